@@ -1,0 +1,146 @@
+import { Command, Option } from 'commander';
+import { settingsCatalog } from './catalog.js';
+import { runDemo } from './demo.js';
+import { findJob, jobNames, jobs } from './jobs/index.js';
+import { readCoreSettings } from './shared/config.js';
+import { ConfigurationError, describeTarget, resolveTarget } from './shared/db/connection.js';
+import { migrate } from './shared/db/migrate.js';
+import { exitCodeFor, type JobReport } from './shared/job.js';
+import { createLogger } from './shared/log.js';
+import { errorMessage } from './shared/redact.js';
+import { formatReport } from './shared/report-format.js';
+import { ParamsError, runJob } from './shared/runner/run-job.js';
+import { createRuntime } from './shared/runner/runtime.js';
+import { resolveSchedule } from './shared/schedule.js';
+import { SettingsError } from './shared/settings.js';
+
+const EXIT_UNKNOWN = 3;
+
+function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new Error(`--param takes key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+const databaseUrlOption = () => new Option('--database-url <url>', 'PostgreSQL URL (default: DATABASE_URL)');
+
+export function buildCli(): Command {
+  const program = new Command('dbops')
+    .description('Operations automation for the Product-Change PostgreSQL database')
+    .showHelpAfterError('(run dbops --help for usage)')
+    .exitOverride();
+
+  program
+    .command('migrate')
+    .description('apply the database migrations (schema product_change, its roles and grants, schema ops)')
+    .addOption(databaseUrlOption())
+    .option('--dry-run', 'show which migrations would run, change nothing')
+    .action(async (opts: { databaseUrl?: string; dryRun?: boolean }) => {
+      const log = createLogger();
+      const target = resolveTarget(readCoreSettings(), opts.databaseUrl);
+      const { applied } = await migrate(target, log, { dryRun: opts.dryRun ?? false });
+      process.stdout.write(
+        applied.length === 0
+          ? `${describeTarget(target)} is up to date.\n`
+          : `${opts.dryRun ? 'Would apply' : 'Applied'} ${applied.length} migration(s) to ${describeTarget(target)}:\n${applied.map((a) => `  ${a}`).join('\n')}\n`,
+      );
+    });
+
+  program
+    .command('jobs')
+    .description('list the jobs, their schedules and what they do')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const list = jobs.map((j) => ({
+        name: j.name,
+        title: j.title,
+        description: j.description,
+        schedules: j.schedules.map((s) => ({ setting: s.setting, schedule: resolveSchedule(s, process.env), description: s.description })),
+        requires: j.requires?.(process.env) ?? [],
+      }));
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        return;
+      }
+      for (const j of list) {
+        process.stdout.write(`${j.name}\n  ${j.description}\n`);
+        for (const s of j.schedules) process.stdout.write(`  schedule ${s.schedule.padEnd(18)} ${s.description} (${s.setting})\n`);
+        if (j.schedules.length === 0) process.stdout.write('  on demand only\n');
+        if (j.requires.length) process.stdout.write(`  not configured here: needs ${j.requires.join(', ')}\n`);
+      }
+    });
+
+  program
+    .command('run')
+    .description('run one job once')
+    .argument('<job>', `one of: ${jobNames().join(', ')}`)
+    .option('--dry-run', 'compute and report the plan without changing anything')
+    .option('--json', 'print exactly one JSON object (the report) on stdout')
+    .option('--verbose', 'show informational findings and every statement')
+    .option('--param <key=value>', 'a job parameter (repeatable)', collectParam, {})
+    .addOption(databaseUrlOption())
+    .action(async (name: string, opts: { dryRun?: boolean; json?: boolean; verbose?: boolean; param: Record<string, string>; databaseUrl?: string }) => {
+      const job = findJob(name);
+      if (!job) throw new UsageError(`Unknown job "${name}". Jobs: ${jobNames().join(', ')}.`);
+      let report: JobReport;
+      try {
+        const deps = createRuntime({ ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+        report = await runJob(job, opts.param, deps, { trigger: 'cli', triggeredBy: process.env.USER ?? 'cli', dryRun: opts.dryRun ?? false });
+      } catch (err) {
+        if (err instanceof ParamsError || err instanceof ConfigurationError || err instanceof SettingsError) {
+          if (opts.json) process.stdout.write(`${JSON.stringify({ job: name, status: 'failed', summary: err.message })}\n`);
+          else process.stderr.write(`${err.message}\n`);
+          process.exitCode = EXIT_UNKNOWN;
+          return;
+        }
+        throw err;
+      }
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatReport(report, { verbose: opts.verbose ?? false })}\n`);
+      process.exitCode = exitCodeFor(report.status);
+    });
+
+  program
+    .command('demo')
+    .description('start an embedded PostgreSQL 14, load sample data, run every job that needs no Azure, print the report')
+    .option('--keep', 'leave the server running and print its URL')
+    .option('--small', 'load a small data set (seconds, for a quick look)')
+    .action(async (opts: { keep?: boolean; small?: boolean }) => {
+      process.exitCode = await runDemo({ keep: opts.keep ?? false, small: opts.small ?? false });
+    });
+
+  program
+    .command('settings')
+    .description('list every setting dbops reads, its default and what it is for')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const entries = settingsCatalog().map(({ group, spec }) => ({
+        group,
+        name: spec.env,
+        default: spec.default ?? null,
+        secret: spec.secret ?? false,
+        description: spec.doc,
+      }));
+      if (opts.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+      else for (const e of entries) process.stdout.write(`${e.name.padEnd(40)} ${(e.default ?? '(unset)').padEnd(18)} ${e.description}\n`);
+    });
+
+  return program;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return EXIT_UNKNOWN;
+    process.stderr.write(`dbops: ${errorMessage(err)}\n`);
+    return EXIT_UNKNOWN;
+  }
+}

@@ -1,0 +1,40 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { jobNames } from '../jobs/index.js';
+import { createPool } from '../shared/db/connection.js';
+import { errorMessage } from '../shared/redact.js';
+import { forInvocation, type RuntimeSource } from './runtime.js';
+
+/**
+ * GET /api/health: is the app configured and can it reach its database; the last run of each
+ * job. Never shows a setting's value, a host's credentials or an error's secret.
+ */
+export function healthHandler(runtime: RuntimeSource) {
+  return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    let deps;
+    try {
+      deps = forInvocation(runtime(), context);
+    } catch (err) {
+      return { status: 503, jsonBody: { status: 'misconfigured', error: errorMessage(err) } };
+    }
+    const pool = createPool(deps.target, { applicationName: 'dbops:health-endpoint', lockTimeoutMs: 1000, statementTimeoutMs: 5000, max: 1 }, deps.log, 10);
+    try {
+      const { rows } = await pool.query<{ job: string; status: string; finished_at: Date | null }>(
+        `SELECT DISTINCT ON (job) job, status, finished_at FROM ops.job_run WHERE job = ANY($1) ORDER BY job, started_at DESC`,
+        [jobNames()],
+      );
+      return {
+        status: 200,
+        jsonBody: {
+          status: 'ok',
+          environment: deps.settings.environment,
+          database: 'reachable',
+          jobs: Object.fromEntries(rows.map((r) => [r.job, { status: r.status, finishedAt: r.finished_at?.toISOString() ?? null }])),
+        },
+      };
+    } catch (err) {
+      return { status: 503, jsonBody: { status: 'unhealthy', environment: deps.settings.environment, database: 'unreachable', error: errorMessage(err) } };
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+  };
+}

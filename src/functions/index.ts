@@ -1,0 +1,31 @@
+import functions from '@azure/functions';
+import { jobs } from '../jobs/index.js';
+import { resolveSchedule } from '../shared/schedule.js';
+import { healthHandler } from './http-health.js';
+import { maintenanceHandler } from './http-maintenance.js';
+import { processRuntime } from './runtime.js';
+import { timerHandler } from './timers.js';
+
+// From native ESM the package is imported through its default export.
+const { app } = functions;
+
+/**
+ * Registers every function. Schedules are validated here, at start-up: a wrong NCRONTAB
+ * setting fails the host's start with a message naming the setting, not the first tick.
+ */
+export function registerFunctions(env = process.env): string[] {
+  const names: string[] = [];
+  for (const job of jobs) {
+    job.schedules.forEach((schedule, i) => {
+      const name = `timer-${job.name}${job.schedules.length > 1 ? `-${i + 1}` : ''}`;
+      app.timer(name, { schedule: resolveSchedule(schedule, env), handler: timerHandler(job, schedule, processRuntime), runOnStartup: false });
+      names.push(name);
+    });
+  }
+  app.http('maintenance', { methods: ['POST'], authLevel: 'function', route: 'maintenance/{job}', handler: maintenanceHandler(processRuntime) });
+  app.http('health', { methods: ['GET'], authLevel: 'anonymous', route: 'health', handler: healthHandler(processRuntime) });
+  names.push('maintenance', 'health');
+  return names;
+}
+
+registerFunctions();

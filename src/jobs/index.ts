@@ -1,0 +1,14 @@
+import { registerJob, type RegisteredJob } from '../shared/job.js';
+import { installVerification } from './install-verification.js';
+
+/**
+ * Every job dbops knows, in the order the demo runs them. Adding a job: write src/jobs/<name>.ts
+ * with defineJob, then add one line here; the CLI, timers, HTTP API and docs pick it up.
+ */
+export const jobs: readonly RegisteredJob[] = [registerJob(installVerification)];
+
+export function findJob(name: string): RegisteredJob | undefined {
+  return jobs.find((j) => j.name === name);
+}
+
+export const jobNames = (): string[] => jobs.map((j) => j.name);

@@ -1,0 +1,126 @@
+import pg from 'pg';
+import type { CoreSettings } from '../config.js';
+import type { Logger } from '../log.js';
+import { errorMessage, registerSecret } from '../redact.js';
+
+export const ENTRA_POSTGRES_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
+
+/** Where to connect, resolved once from settings; carries no session options. */
+export type ConnectionTarget =
+  | { kind: 'url'; url: string }
+  | { kind: 'entra'; host: string; port: number; database: string; user: string; ssl: boolean };
+
+export interface SessionOptions {
+  /** Names the job in pg_stat_activity and the server log. */
+  applicationName: string;
+  lockTimeoutMs: number;
+  statementTimeoutMs: number;
+  max?: number;
+}
+
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+export function resolveTarget(settings: CoreSettings, overrideUrl?: string): ConnectionTarget {
+  const url = overrideUrl ?? settings.databaseUrl;
+  if (url && settings.pgAuth === 'url') {
+    registerUrlPassword(url);
+    return { kind: 'url', url };
+  }
+  if (settings.pgAuth === 'entra') {
+    if (!settings.pgHost || !settings.pgUser) {
+      throw new ConfigurationError(
+        'DBOPS_PG_AUTH=entra needs DBOPS_PG_HOST (the server host name) and DBOPS_PG_USER (the managed identity principal name).',
+      );
+    }
+    return {
+      kind: 'entra',
+      host: settings.pgHost,
+      port: settings.pgPort,
+      database: settings.pgDatabase,
+      user: settings.pgUser,
+      ssl: settings.pgSsl === 'require',
+    };
+  }
+  throw new ConfigurationError(
+    'No database configured: set DATABASE_URL (or pass --database-url), or set DBOPS_PG_AUTH=entra with DBOPS_PG_HOST and DBOPS_PG_USER. `npm start` runs against an embedded PostgreSQL instead.',
+  );
+}
+
+export function registerUrlPassword(url: string): void {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  } catch {
+    // Not a URL: pg will say so when it connects.
+  }
+}
+
+/** Host/database part of a target, safe to show. */
+export function describeTarget(target: ConnectionTarget): string {
+  if (target.kind === 'entra') return `${target.host}:${target.port}/${target.database}`;
+  try {
+    const u = new URL(target.url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}
+
+type TokenSource = () => Promise<string>;
+let entraTokenSource: TokenSource | undefined;
+
+/** Lets tests and other hosts provide the Entra token; by default DefaultAzureCredential. */
+export function setEntraTokenSource(source: TokenSource | undefined): void {
+  entraTokenSource = source;
+}
+
+async function entraToken(): Promise<string> {
+  if (!entraTokenSource) {
+    const { DefaultAzureCredential } = await import('@azure/identity');
+    const credential = new DefaultAzureCredential();
+    entraTokenSource = async () => {
+      const token = await credential.getToken(ENTRA_POSTGRES_SCOPE);
+      if (!token) throw new Error('Microsoft Entra returned no token for Azure Database for PostgreSQL');
+      return token.token;
+    };
+  }
+  const token = await entraTokenSource();
+  registerSecret(token);
+  return token;
+}
+
+export function poolConfig(target: ConnectionTarget, session: SessionOptions, connectTimeoutSeconds = 30): pg.PoolConfig {
+  const common: pg.PoolConfig = {
+    application_name: session.applicationName,
+    lock_timeout: session.lockTimeoutMs,
+    statement_timeout: session.statementTimeoutMs,
+    connectionTimeoutMillis: connectTimeoutSeconds * 1000,
+    max: session.max ?? 4,
+    idleTimeoutMillis: 10_000,
+    // Jobs reason in UTC (partition bounds, billing days, schedules), whatever the server default.
+    options: '-c TimeZone=UTC',
+  };
+  if (target.kind === 'url') return { ...common, connectionString: target.url };
+  return {
+    ...common,
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    user: target.user,
+    // Called for every new connection, so an expiring token is never reused.
+    password: entraToken,
+    ssl: target.ssl ? { rejectUnauthorized: true } : false,
+  };
+}
+
+/**
+ * A pool whose errors never crash the process: an idle client losing its server emits
+ * 'error' on the pool, which node-postgres rethrows when nobody listens.
+ */
+export function createPool(target: ConnectionTarget, session: SessionOptions, log: Logger, connectTimeoutSeconds?: number): pg.Pool {
+  const pool = new pg.Pool(poolConfig(target, session, connectTimeoutSeconds));
+  pool.on('error', (err) => log.warn('database connection lost', { error: errorMessage(err), application: session.applicationName }));
+  return pool;
+}

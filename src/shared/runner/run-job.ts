@@ -1,0 +1,244 @@
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import { z } from 'zod';
+import type { CoreSettings } from '../config.js';
+import { createPool, describeTarget, type ConnectionTarget } from '../db/connection.js';
+import {
+  statusFromFindings,
+  type JobContext,
+  type JobDatabase,
+  type JobDefinition,
+  type JobOutcome,
+  type JobReport,
+  type JobServices,
+  type Trigger,
+} from '../job.js';
+import type { Logger } from '../log.js';
+import { errorMessage, redactValue } from '../redact.js';
+import type { Env } from '../settings.js';
+
+/** dbops's advisory-lock class id: the two-key form keeps clear of other users' int8 keys. */
+export const ADVISORY_LOCK_CLASS = 0x6462; // "db"
+
+export class ParamsError extends Error {
+  override name = 'ParamsError';
+  constructor(
+    readonly job: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid parameters for ${job}: ${problems.join('; ')}`);
+  }
+}
+
+export interface RunnerDeps {
+  target: ConnectionTarget;
+  settings: CoreSettings;
+  env: Env;
+  log: Logger;
+  services?: JobServices;
+  now?: () => Date;
+  /** Called with every finished report (notifications); failures are logged, never thrown. */
+  afterRun?: Array<(report: JobReport, ctx: { db: JobDatabase; log: Logger; env: Env; services: JobServices }) => Promise<void>>;
+}
+
+export interface RunOptions {
+  trigger: Trigger;
+  triggeredBy?: string;
+  dryRun?: boolean;
+  /** Aborts the job's signal after this long; the job decides how to stop cleanly. */
+  deadlineMs?: number;
+  /** Called with the run id as soon as the run is recorded (the API answers 202 with it). */
+  onStarted?: (runId: number) => void;
+}
+
+export function parseParams<P>(job: JobDefinition<P>, raw: unknown): P {
+  const parsed = job.params.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  throw new ParamsError(
+    job.name,
+    parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(params)'}: ${i.message}`),
+  );
+}
+
+/**
+ * Runs one job once: validated params, one advisory lock per job (the loser is `skipped`),
+ * bounded sessions named after the job, a record in ops.job_run, and any exception turned
+ * into a `failed` report whose text has passed through redaction.
+ */
+export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps: RunnerDeps, options: RunOptions): Promise<JobReport> {
+  const params = parseParams(job, rawParams);
+  const now = deps.now ?? (() => new Date());
+  const started = now();
+  const t0 = performance.now();
+  const dryRun = options.dryRun ?? false;
+  const log = deps.log.child({ job: job.name, trigger: options.trigger, ...(dryRun ? { dryRun } : {}) });
+  const pool = createPool(
+    deps.target,
+    {
+      applicationName: `dbops:${job.name}`,
+      lockTimeoutMs: deps.settings.lockTimeoutMs,
+      statementTimeoutMs: deps.settings.statementTimeoutMs,
+      max: 6,
+    },
+    log,
+    deps.settings.connectTimeoutSeconds,
+  );
+  const db = jobDatabase(pool, deps.target);
+  const services = deps.services ?? {};
+  const finish = (outcome: JobOutcome & { status: JobReport['status'] }, runId: number | null): JobReport => {
+    const finished = now();
+    return redactValue<JobReport>({
+      job: job.name,
+      status: outcome.status,
+      summary: outcome.summary,
+      dryRun,
+      trigger: options.trigger,
+      runId,
+      findings: outcome.findings ?? [],
+      actions: outcome.actions ?? [],
+      timings: {
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        durationMs: Math.round(performance.now() - t0),
+        steps: outcome.steps ?? {},
+      },
+      data: outcome.data ?? {},
+    });
+  };
+
+  let lockClient: pg.PoolClient | undefined;
+  try {
+    try {
+      lockClient = await pool.connect();
+    } catch (err) {
+      return finish({ status: 'failed', summary: `Cannot connect to ${describeTarget(deps.target)}: ${errorMessage(err)}` }, null);
+    }
+    const { rows } = await lockClient.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+      ADVISORY_LOCK_CLASS,
+      job.name,
+    ]);
+    if (!rows[0]?.locked) {
+      const report = finish({ status: 'skipped', summary: `${job.name} is already running elsewhere; this run skipped.` }, null);
+      report.runId = await recordSkipped(lockClient, report, params, options).catch(() => null);
+      log.info(report.summary);
+      return report;
+    }
+
+    // Holding the lock proves no live process runs this job, so `running` rows are leftovers.
+    const abandoned = await lockClient.query(
+      `UPDATE ops.job_run SET status = 'abandoned', finished_at = now(),
+              summary = 'The process running this job stopped before it finished; marked by the next run.'
+        WHERE job = $1 AND status = 'running'`,
+      [job.name],
+    );
+    if ((abandoned.rowCount ?? 0) > 0) log.warn(`marked ${abandoned.rowCount} earlier run(s) abandoned`);
+
+    const inserted = await lockClient.query<{ id: string }>(
+      `INSERT INTO ops.job_run (job, trigger, triggered_by, params, dry_run, status, host, pid)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING id`,
+      [job.name, options.trigger, options.triggeredBy ?? null, redactValue(params ?? {}), dryRun, hostname(), process.pid],
+    );
+    const runId = Number(inserted.rows[0]?.id);
+    options.onStarted?.(runId);
+
+    const controller = new AbortController();
+    const timer = options.deadlineMs ? setTimeout(() => controller.abort(new Error('deadline reached')), options.deadlineMs) : undefined;
+    const ctx: JobContext = {
+      job: job.name,
+      runId,
+      trigger: options.trigger,
+      dryRun,
+      db,
+      settings: deps.settings,
+      env: deps.env,
+      log: log.child({ runId }),
+      signal: controller.signal,
+      now,
+      services,
+    };
+
+    let report: JobReport;
+    try {
+      const outcome = await job.run(ctx, params);
+      const findings = outcome.findings ?? [];
+      report = finish({ ...outcome, findings, status: outcome.status ?? statusFromFindings(findings) }, runId);
+    } catch (err) {
+      log.error('job failed', { error: errorMessage(err) });
+      report = finish({ status: 'failed', summary: `${job.name} failed: ${errorMessage(err)}` }, runId);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+
+    await lockClient.query(
+      `UPDATE ops.job_run SET status = $2, summary = $3, report = $4, finished_at = now(), duration_ms = $5 WHERE id = $1`,
+      [runId, report.status, report.summary, report, report.timings.durationMs],
+    );
+    for (const hook of deps.afterRun ?? []) {
+      await hook(report, { db, log, env: deps.env, services }).catch((err: unknown) =>
+        log.warn('after-run hook failed', { error: errorMessage(err) }),
+      );
+    }
+    return report;
+  } catch (err) {
+    const message = errorMessage(err);
+    const hint = /relation "ops\.job_run" does not exist|schema "ops" does not exist/.test(message)
+      ? ' — the database has no dbops schema yet: run `dbops migrate` first.'
+      : '';
+    return finish({ status: 'failed', summary: `${job.name} could not run: ${message}${hint}` }, null);
+  } finally {
+    if (lockClient) {
+      await lockClient.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_LOCK_CLASS, job.name]).catch(() => undefined);
+      lockClient.release();
+    }
+    await pool.end().catch(() => undefined);
+  }
+}
+
+async function recordSkipped(client: pg.PoolClient, report: JobReport, params: unknown, options: RunOptions): Promise<number | null> {
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO ops.job_run (job, trigger, triggered_by, params, dry_run, status, summary, report, host, pid, finished_at, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, 'skipped', $6, $7, $8, $9, now(), 0) RETURNING id`,
+    [report.job, options.trigger, options.triggeredBy ?? null, redactValue(params ?? {}), report.dryRun, report.summary, report, hostname(), process.pid],
+  );
+  return rows[0] ? Number(rows[0].id) : null;
+}
+
+export function jobDatabase(pool: pg.Pool, target: ConnectionTarget): JobDatabase {
+  return {
+    pool,
+    target,
+    query: (text, values) => pool.query(text, values),
+    async withClient(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn(client);
+      } finally {
+        client.release();
+      }
+    },
+    async withTransaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+/** Params helpers that accept both JSON values (HTTP) and strings (CLI `--param k=v`). */
+export const paramBool = () =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.toLowerCase();
+    return ['true', '1', 'yes', 'on'].includes(s) ? true : ['false', '0', 'no', 'off'].includes(s) ? false : v;
+  }, z.boolean({ message: 'expected true or false' }));
+export const paramInt = (min: number, max: number) =>
+  z.coerce.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` });

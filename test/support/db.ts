@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { readCoreSettings } from '../../src/shared/config.js';
+import type { ConnectionTarget } from '../../src/shared/db/connection.js';
+import { migrate } from '../../src/shared/db/migrate.js';
+import { ident } from '../../src/shared/db/sql.js';
+import { memoryLogger, type Logger } from '../../src/shared/log.js';
+import type { RunnerDeps } from '../../src/shared/runner/run-job.js';
+import type { JobServices } from '../../src/shared/job.js';
+import type { Env } from '../../src/shared/settings.js';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  target: ConnectionTarget;
+  /** A pool for the test's own setup and assertions (superuser). */
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+export function adminUrl(): string {
+  return inject('pgAdminUrl');
+}
+
+export function urlFor(database: string, base = adminUrl()): string {
+  const u = new URL(base);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Serialises cluster-wide steps (roles are shared by every database) across test workers. */
+export async function withClusterLock<T>(fn: () => Promise<T>): Promise<T> {
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_advisory_lock(424242)');
+    return await fn();
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(424242)').catch(() => undefined);
+    await admin.end();
+  }
+}
+
+/** A fresh database for one test file, migrated unless `migrated: false`. */
+export async function createTestDatabase(options: { prefix?: string; migrated?: boolean } = {}): Promise<TestDatabase> {
+  const name = `${options.prefix ?? 'dbops_test'}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${ident(name)}`);
+  await admin.end();
+  const url = urlFor(name);
+  const target: ConnectionTarget = { kind: 'url', url };
+  if (options.migrated !== false) await withClusterLock(() => migrate(target, memoryLogger()));
+  const pool = new pg.Pool({ connectionString: url, max: 8, options: '-c TimeZone=UTC' });
+  pool.on('error', () => undefined);
+  return {
+    name,
+    url,
+    target,
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: adminUrl() });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Runner dependencies pointed at a test database, logging into memory. */
+export function testDeps(db: TestDatabase, options: { env?: Env; services?: JobServices; now?: () => Date; log?: Logger } = {}): RunnerDeps & { log: Logger } {
+  const env: Env = { DATABASE_URL: db.url, DBOPS_ENVIRONMENT: 'test', ...options.env };
+  return {
+    target: db.target,
+    settings: readCoreSettings(env),
+    env,
+    log: options.log ?? memoryLogger(),
+    services: options.services ?? {},
+    ...(options.now ? { now: options.now } : {}),
+    afterRun: [],
+  };
+}
+
+/** PostgreSQL 14's statistics collector publishes with a delay of up to ~0.5 s. */
+export const statsSettle = () => new Promise((r) => setTimeout(r, 700));
