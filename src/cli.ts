@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { settingsCatalog } from './catalog.js';
 import { runDemo } from './demo.js';
 import { findJob, jobNames, jobs } from './jobs/index.js';
@@ -13,6 +14,9 @@ import { ParamsError, runJob } from './shared/runner/run-job.js';
 import { createRuntime } from './shared/runner/runtime.js';
 import { resolveSchedule } from './shared/schedule.js';
 import { SettingsError } from './shared/settings.js';
+import { routingConfigFromEnv } from './shared/events/config.js';
+import { normalizeSignals } from './shared/events/normalize.js';
+import { routeSignal } from './shared/events/route.js';
 
 const EXIT_UNKNOWN = 3;
 
@@ -124,7 +128,37 @@ export function buildCli(): Command {
       else for (const e of entries) process.stdout.write(`${e.name.padEnd(40)} ${(e.default ?? '(unset)').padEnd(18)} ${e.description}\n`);
     });
 
+  const events = program.command('events').description('work with Event Grid events and Azure Monitor alerts');
+  events
+    .command('inspect')
+    .description('print, one JSON object per event, what dbops understands of a payload and what it would do (changes nothing)')
+    .argument('<file>', 'a JSON file: an Event Grid event, an array of them, a CloudEvents event, or a common-alert-schema payload ("-" reads stdin)')
+    .action(async (file: string) => {
+      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new UsageError(`Cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      });
+      let payload: unknown;
+      try {
+        payload = JSON.parse(text);
+      } catch (err) {
+        throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
+      }
+      const config = routingConfigFromEnv(process.env);
+      for (const signal of normalizeSignals(payload)) {
+        const route = routeSignal(signal, config);
+        process.stdout.write(
+          `${JSON.stringify({ ...signal, wouldRun: route.action === 'run' ? route.job : null, ...(route.action === 'ignore' ? { ignoredBecause: route.reason } : { because: route.reason }) })}\n`,
+        );
+      }
+    });
+
   return program;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export class UsageError extends Error {

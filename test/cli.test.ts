@@ -69,6 +69,17 @@ describe('dbops CLI', () => {
     expect(JSON.parse(settings.stdout).map((s: { name: string }) => s.name)).toContain('DBOPS_LOCK_TIMEOUT_MS');
   });
 
+  it('events inspect prints one JSON object per event and changes nothing', async () => {
+    const file = join(import.meta.dirname, '..', '..', 'shared', 'azure-examples', 'eventgrid-KeyVault-SecretNewVersionCreated.json');
+    const r = await dbops(['events', 'inspect', file]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([expect.objectContaining({ kind: 'keyvault.secret-new-version', wouldRun: null, ignoredBecause: expect.any(String) })]);
+    const missing = await dbops(['events', 'inspect', '/no/such/file.json']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/no such file/);
+  });
+
   it('migrate on an up-to-date database says so', async () => {
     const r = await dbops(['migrate', '--database-url', db.url]);
     expect(r.code).toBe(0);
