@@ -462,7 +462,7 @@ module keyVault 'modules/keyvault.bicep' = {
     privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
     vaultPrivateDnsZoneId: network.outputs.vaultPrivateDnsZoneId
     teamsWebhookUrl: teamsWebhookUrl
-    storeTeamsWebhookSecret: !empty(teamsWebhookUrl)
+    storeTeamsWebhook: !empty(teamsWebhookUrl)
     teamsWebhookSecretName: 'dbops-teams-webhook-url'
     softDeleteRetentionInDays: 90
     tags: allTags

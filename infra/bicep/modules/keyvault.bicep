@@ -49,7 +49,7 @@ param vaultPrivateDnsZoneId string
 param teamsWebhookUrl string
 
 @description('Store teamsWebhookUrl in the vault (main.bicep sets this to !empty(teamsWebhookUrl), so no output has to look at the secure value).')
-param storeTeamsWebhookSecret bool
+param storeTeamsWebhook bool
 
 @description('Name of the Key Vault secret that holds the Teams webhook URL.')
 param teamsWebhookSecretName string
@@ -124,7 +124,7 @@ resource vaultPrivateDnsGroup 'Microsoft.Network/privateEndpoints/privateDnsZone
   }
 }
 
-resource teamsWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (storeTeamsWebhookSecret) {
+resource teamsWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2025-05-01' = if (storeTeamsWebhook) {
   parent: vault
   name: teamsWebhookSecretName
   properties: {
@@ -259,4 +259,4 @@ output geoKeyUri string = (useCustomerManagedKey && deployGeoBackupKey) ? geoKey
 output geoIdentityId string = (useCustomerManagedKey && deployGeoBackupKey) ? geoIdentity!.id : ''
 
 @description('Versionless URI of the Teams webhook secret, for a Key Vault reference (the URI, never the value).')
-output teamsWebhookSecretUri string = !storeTeamsWebhookSecret ? '' : '${vault.properties.vaultUri}secrets/${teamsWebhookSecretName}'
+output teamsWebhookSecretUri string = !storeTeamsWebhook ? '' : '${vault.properties.vaultUri}secrets/${teamsWebhookSecretName}'
