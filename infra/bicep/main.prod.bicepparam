@@ -1,0 +1,92 @@
+// Production values from the installation plan (sections 2, 3, 4, 5, 6, 7, 9).
+// No secret belongs here: the Teams webhook URL comes from the environment at deploy time.
+using './main.bicep'
+
+param environmentName = 'prod'
+param replicaLocation = 'koreasouth'
+param tags = {
+  service: 'product-change'
+  environment: 'production'
+  owner: 'devops'
+}
+
+param vnetName = 'vnet-phonebill-prod'
+param vnetAddressPrefix = '10.0.0.0/16'
+param aksSubnetPrefix = '10.0.1.0/24'
+param databaseSubnetPrefix = '10.0.2.0/24'
+param functionSubnetPrefix = '10.0.3.0/24'
+param managementSubnetPrefix = '10.0.4.0/24'
+param privateEndpointSubnetPrefix = '10.0.5.0/24'
+param replicaVnetName = 'vnet-phonebill-prod-koreasouth'
+param replicaVnetAddressPrefix = '10.1.0.0/16'
+param replicaDatabaseSubnetPrefix = '10.1.2.0/24'
+param postgresPrivateDnsZoneName = 'phonebill-prod.private.postgres.database.azure.com'
+
+param serverName = 'phonebill-postgresql-prod'
+param replicaName = 'phonebill-postgresql-replica'
+param deployReplica = true
+param postgresVersion = '14'
+param skuName = 'Standard_D4s_v3'
+param skuTier = 'GeneralPurpose'
+param replicaSkuName = 'Standard_D2s_v3'
+param replicaSkuTier = 'GeneralPurpose'
+param storageSizeGB = 256
+param storageAutoGrow = 'Enabled'
+param highAvailabilityMode = 'ZoneRedundant'
+param availabilityZone = '1'
+param standbyAvailabilityZone = '2'
+param backupRetentionDays = 35
+param geoRedundantBackup = 'Enabled'
+param databaseName = 'product_change_db'
+param sslMinProtocolVersion = 'TLSv1.3'
+param allowedExtensions = 'pg_stat_statements,pgcrypto'
+param passwordAuth = 'Disabled'
+param useCustomerManagedKey = true
+param keyRotationPeriod = 'P1Y'
+// Sunday 17:00 UTC = Monday 02:00 KST, the plan's off-peak window (5.1.1: 02:00-04:00 KST).
+param maintenanceWindow = {
+  customWindow: 'Enabled'
+  dayOfWeek: 0
+  startHour: 17
+  startMinute: 0
+}
+param lockPrimaryServer = true
+
+param keyVaultName = 'kv-phonebill-prod'
+param geoKeyVaultName = 'kv-phonebill-prod-geo'
+param teamsWebhookUrl = readEnvironmentVariable('DBOPS_TEAMS_WEBHOOK_URL', '')
+param managedSecretNames = [
+  'product-change-app-password'
+  'product-change-readonly-password'
+  'product-change-admin-password'
+]
+param workspaceName = 'law-phonebill-prod'
+param logRetentionInDays = 30
+param logDailyQuotaGb = 10
+
+param functionAppName = 'func-dbops-phonebill-prod'
+param functionStorageAccountName = 'stdbopsphonebillprod'
+param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
+param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')
+param alertEmailAddresses = [
+  'dba-team@phonebill.com'
+  'ops-team@phonebill.com'
+]
+param alertSmsReceivers = [
+  {
+    countryCode: '82'
+    phoneNumber: '1012345678'
+  }
+]
+param alertLanguage = 'ko'
+
+param budgetAmount = 1600
+param budgetStartDate = '2025-10-01'
+param budgetActualThresholds = [
+  80
+  100
+]
+param budgetForecastThresholds = [
+  100
+]
