@@ -3,6 +3,7 @@ import { jobs } from '../jobs/index.js';
 import { resolveSchedule } from '../shared/schedule.js';
 import { healthHandler } from './http-health.js';
 import { maintenanceHandler } from './http-maintenance.js';
+import { getRunHandler, listRunsHandler } from './http-runs.js';
 import { processRuntime } from './runtime.js';
 import { timerHandler } from './timers.js';
 
@@ -23,8 +24,10 @@ export function registerFunctions(env = process.env): string[] {
     });
   }
   app.http('maintenance', { methods: ['POST'], authLevel: 'function', route: 'maintenance/{job}', handler: maintenanceHandler(processRuntime) });
+  app.http('maintenanceRuns', { methods: ['GET'], authLevel: 'function', route: 'maintenance/runs', handler: listRunsHandler(processRuntime) });
+  app.http('maintenanceRun', { methods: ['GET'], authLevel: 'function', route: 'maintenance/runs/{id:int}', handler: getRunHandler(processRuntime) });
   app.http('health', { methods: ['GET'], authLevel: 'anonymous', route: 'health', handler: healthHandler(processRuntime) });
-  names.push('maintenance', 'health');
+  names.push('maintenance', 'maintenanceRuns', 'maintenanceRun', 'health');
   return names;
 }
 

@@ -20,6 +20,12 @@ import type { Env } from '../settings.js';
 /** dbops's advisory-lock class id: the two-key form keeps clear of other users' int8 keys. */
 export const ADVISORY_LOCK_CLASS = 0x6462; // "db"
 
+/** `data.reason` of a report skipped because another process holds the job. */
+export const ALREADY_RUNNING = 'already-running';
+
+export const isAlreadyRunning = (report: { status: string; data: Record<string, unknown> }) =>
+  report.status === 'skipped' && report.data.reason === ALREADY_RUNNING;
+
 export class ParamsError extends Error {
   override name = 'ParamsError';
   constructor(
@@ -118,7 +124,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       job.name,
     ]);
     if (!rows[0]?.locked) {
-      const report = finish({ status: 'skipped', summary: `${job.name} is already running elsewhere; this run skipped.` }, null);
+      const report = finish({ status: 'skipped', summary: `${job.name} is already running elsewhere; this run skipped.`, data: { reason: ALREADY_RUNNING } }, null);
       report.runId = await recordSkipped(lockClient, report, params, options).catch(() => null);
       log.info(report.summary);
       return report;
