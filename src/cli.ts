@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { settingsCatalog } from './catalog.js';
 import { runDemo } from './demo.js';
+import { startConsoleServer } from './shared/console/server.js';
 import { findJob, jobNames, jobs } from './jobs/index.js';
 import { readCoreSettings } from './shared/config.js';
 import { ConfigurationError, describeTarget, resolveTarget } from './shared/db/connection.js';
@@ -110,6 +111,29 @@ export function buildCli(): Command {
     .option('--small', 'load a small data set (seconds, for a quick look)')
     .action(async (opts: { keep?: boolean; small?: boolean }) => {
       process.exitCode = await runDemo({ keep: opts.keep ?? false, small: opts.small ?? false });
+    });
+
+  program
+    .command('console')
+    .description('serve the status page on 127.0.0.1 and print its URL (Ctrl-C stops it)')
+    .option('--port <n>', 'port to listen on (default: a free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port takes a number from 0 to 65535, got "${v}"`);
+      return n;
+    })
+    .addOption(databaseUrlOption())
+    .action(async (opts: { port?: number; databaseUrl?: string }) => {
+      const settings = readCoreSettings();
+      const server = await startConsoleServer({
+        target: resolveTarget(settings, opts.databaseUrl),
+        jobs: jobs.map((j) => ({ name: j.name, title: j.title })),
+        environment: settings.environment,
+        log: createLogger({ json: settings.logJson }),
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+      });
+      process.stdout.write(`dbops console: ${server.url}\n`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await server.close();
     });
 
   program

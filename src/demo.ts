@@ -93,9 +93,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const overall = worstStatus(reports.map((r) => r.status));
     say(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${reports.length} jobs run, overall ${overall}.`);
     if (options.keep) {
+      const { startConsoleServer } = await import('./shared/console/server.js');
+      const consoleServer = await startConsoleServer({ target: deps.target, jobs: jobs.map((j) => ({ name: j.name, title: j.title })), environment: 'demo', log });
       say(`The server keeps running while this command does: DATABASE_URL=${url}`);
+      say(`Status page: ${consoleServer.url}`);
       say(`Press Ctrl-C to stop it; its data stays in ${server.dataDir}.`);
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await consoleServer.close();
       await server.stop();
     }
     // The demo's data is synthetic: findings are expected, so only a failure fails the demo.

@@ -1,6 +1,7 @@
 import functions from '@azure/functions';
 import { jobs } from '../jobs/index.js';
 import { resolveSchedule } from '../shared/schedule.js';
+import { consoleHandler } from './http-console.js';
 import { healthHandler } from './http-health.js';
 import { maintenanceHandler } from './http-maintenance.js';
 import { getRunHandler, listRunsHandler } from './http-runs.js';
@@ -26,8 +27,9 @@ export function registerFunctions(env = process.env): string[] {
   app.http('maintenance', { methods: ['POST'], authLevel: 'function', route: 'maintenance/{job}', handler: maintenanceHandler(processRuntime) });
   app.http('maintenanceRuns', { methods: ['GET'], authLevel: 'function', route: 'maintenance/runs', handler: listRunsHandler(processRuntime) });
   app.http('maintenanceRun', { methods: ['GET'], authLevel: 'function', route: 'maintenance/runs/{id:int}', handler: getRunHandler(processRuntime) });
+  app.http('console', { methods: ['GET'], authLevel: 'function', route: 'console', handler: consoleHandler(processRuntime) });
   app.http('health', { methods: ['GET'], authLevel: 'anonymous', route: 'health', handler: healthHandler(processRuntime) });
-  names.push('maintenance', 'maintenanceRuns', 'maintenanceRun', 'health');
+  names.push('maintenance', 'maintenanceRuns', 'maintenanceRun', 'console', 'health');
   return names;
 }
 

@@ -1,0 +1,205 @@
+import { listPartitions, monthStart, type PartitionInfo } from '../db/partitions.js';
+import type { Queryable } from '../db/sql.js';
+import type { Finding, JobReport, JobStatus } from '../job.js';
+import { PLAN_SCHEMA, PLAN_TABLES } from '../plan.js';
+import type { Point } from './chart.js';
+
+export interface RunSummary {
+  id: number;
+  job: string;
+  trigger: string;
+  triggeredBy: string | null;
+  status: JobStatus | 'running' | 'abandoned';
+  summary: string | null;
+  startedAt: Date;
+  durationMs: number | null;
+  dryRun: boolean;
+}
+
+export interface MetricSeries {
+  key: string;
+  label: string;
+  unit: string;
+  threshold: number | null;
+  day: Point[];
+  week: Point[];
+}
+
+export interface ConsoleData {
+  generatedAt: Date;
+  environment: string;
+  jobs: Array<{ name: string; title: string; latest: RunSummary | null }>;
+  recentRuns: RunSummary[];
+  health: { report: JobReport | null; checks: Finding[] };
+  series: MetricSeries[];
+  alerts: Array<{ job: string; check: string; target: string | null; severity: string; message: string; since: Date }>;
+  business: { productChange: Rate | null; kos: Rate | null };
+  partitions: { table: string; items: PartitionInfo[]; retentionMonths: number; horizon: Date } | null;
+  backup: JobReport | null;
+  cost: JobReport | null;
+  problems: string[];
+}
+
+export interface Rate {
+  total: number;
+  succeeded: number;
+  percent: number | null;
+}
+
+/** The metrics charted from health-check snapshots, with the plan's thresholds. */
+export const CHARTED_METRICS: ReadonlyArray<{ key: string; label: string; unit: string; threshold: number | null }> = [
+  { key: 'connections.total', label: 'Connections', unit: '', threshold: 150 },
+  { key: 'cache.hitPercent', label: 'Buffer cache hit', unit: '%', threshold: 90 },
+  { key: 'tps', label: 'Transactions / s', unit: '', threshold: 50 },
+  { key: 'statements.avgMs', label: 'Average statement time', unit: ' ms', threshold: 500 },
+  { key: 'business.productChangeSuccessPercent', label: 'Product-change success', unit: '%', threshold: 90 },
+  { key: 'business.kosSuccessPercent', label: 'KOS integration success', unit: '%', threshold: 95 },
+  { key: 'replication.lagSeconds', label: 'Replica lag', unit: ' s', threshold: 300 },
+];
+
+interface RunRow {
+  id: string;
+  job: string;
+  trigger: string;
+  triggered_by: string | null;
+  status: RunSummary['status'];
+  summary: string | null;
+  started_at: Date;
+  duration_ms: number | null;
+  dry_run: boolean;
+}
+
+const toRun = (r: RunRow): RunSummary => ({
+  id: Number(r.id),
+  job: r.job,
+  trigger: r.trigger,
+  triggeredBy: r.triggered_by,
+  status: r.status,
+  summary: r.summary,
+  startedAt: r.started_at,
+  durationMs: r.duration_ms,
+  dryRun: r.dry_run,
+});
+
+async function tableExists(db: Queryable, qualifiedName: string): Promise<boolean> {
+  const { rows } = await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [qualifiedName]);
+  return rows[0]?.ok ?? false;
+}
+
+async function latestReport(db: Queryable, job: string): Promise<JobReport | null> {
+  const { rows } = await db.query<{ report: JobReport }>(
+    `SELECT report FROM ops.job_run WHERE job = $1 AND report IS NOT NULL AND NOT dry_run ORDER BY started_at DESC LIMIT 1`,
+    [job],
+  );
+  return rows[0]?.report ?? null;
+}
+
+/**
+ * Everything the status page shows, read in a handful of indexed queries. Each part that fails
+ * (a table not there yet, a permission) becomes a line in `problems`; the page still renders.
+ */
+export async function loadConsoleData(
+  db: Queryable,
+  options: { jobs: Array<{ name: string; title: string }>; environment: string; now?: Date; retentionMonths?: number },
+): Promise<ConsoleData> {
+  const now = options.now ?? new Date();
+  const problems: string[] = [];
+  const attempt = async <T>(what: string, fallback: T, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      problems.push(`${what}: ${(err as Error).message}`);
+      return fallback;
+    }
+  };
+  const names = options.jobs.map((j) => j.name);
+
+  const latest = await attempt('job runs', [] as RunSummary[], async () =>
+    (
+      await db.query<RunRow>(
+        `SELECT DISTINCT ON (job) id, job, trigger, triggered_by, status, summary, started_at, duration_ms, dry_run
+           FROM ops.job_run WHERE job = ANY($1) ORDER BY job, started_at DESC`,
+        [names],
+      )
+    ).rows.map(toRun),
+  );
+  const recentRuns = await attempt('recent runs', [] as RunSummary[], async () =>
+    (
+      await db.query<RunRow>(
+        `SELECT id, job, trigger, triggered_by, status, summary, started_at, duration_ms, dry_run
+           FROM ops.job_run ORDER BY started_at DESC, id DESC LIMIT 15`,
+      )
+    ).rows.map(toRun),
+  );
+
+  const healthReport = await attempt('health', null as JobReport | null, () => latestReport(db, 'health-check'));
+  const series = await attempt('health trends', [] as MetricSeries[], () => loadSeries(db, now));
+
+  const alerts = await attempt('open alerts', [] as ConsoleData['alerts'], async () => {
+    if (!(await tableExists(db, 'ops.alert_state'))) return [];
+    const { rows } = await db.query<{ job: string; check_name: string; target: string | null; severity: string; message: string; first_seen: Date }>(
+      `SELECT job, check_name, target, severity, message, first_seen FROM ops.alert_state WHERE resolved_at IS NULL ORDER BY first_seen DESC LIMIT 50`,
+    );
+    return rows.map((r) => ({ job: r.job, check: r.check_name, target: r.target, severity: r.severity, message: r.message, since: r.first_seen }));
+  });
+
+  const business = await attempt('business rates', { productChange: null, kos: null } as ConsoleData['business'], async () => {
+    const since = new Date(now.getTime() - 86_400_000);
+    const pc = await db.query<{ total: string; ok: string }>(
+      `SELECT count(*) FILTER (WHERE process_status IN ('COMPLETED', 'FAILED')) AS total, count(*) FILTER (WHERE process_status = 'COMPLETED') AS ok
+         FROM ${PLAN_SCHEMA}.${PLAN_TABLES.history} WHERE requested_at >= $1`,
+      [since],
+    );
+    const kos = await db.query<{ total: string; ok: string }>(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE is_success) AS ok FROM ${PLAN_SCHEMA}.${PLAN_TABLES.kosLog} WHERE created_at >= $1`,
+      [since],
+    );
+    const rate = (r: { total: string; ok: string } | undefined): Rate | null => {
+      if (!r) return null;
+      const total = Number(r.total);
+      const succeeded = Number(r.ok);
+      return { total, succeeded, percent: total > 0 ? (100 * succeeded) / total : null };
+    };
+    return { productChange: rate(pc.rows[0]), kos: rate(kos.rows[0]) };
+  });
+
+  const retentionMonths = options.retentionMonths ?? 12;
+  const partitions = await attempt('partitions', null as ConsoleData['partitions'], async () => ({
+    table: `${PLAN_SCHEMA}.${PLAN_TABLES.kosLog}`,
+    items: await listPartitions(db, PLAN_SCHEMA, PLAN_TABLES.kosLog),
+    retentionMonths,
+    horizon: monthStart(now, -(retentionMonths - 1)),
+  }));
+
+  return {
+    generatedAt: now,
+    environment: options.environment,
+    jobs: options.jobs.map((j) => ({ ...j, latest: latest.find((r) => r.job === j.name) ?? null })),
+    recentRuns,
+    health: { report: healthReport, checks: healthReport?.findings ?? [] },
+    series,
+    alerts,
+    business,
+    partitions,
+    backup: await attempt('backup verification', null as JobReport | null, () => latestReport(db, 'backup-verification')),
+    cost: await attempt('cost', null as JobReport | null, () => latestReport(db, 'cost-check')),
+    problems,
+  };
+}
+
+/** Metric values per health-check run over the last week (report.data.metrics). */
+async function loadSeries(db: Queryable, now: Date): Promise<MetricSeries[]> {
+  const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
+  const dayAgo = new Date(now.getTime() - 86_400_000);
+  const { rows } = await db.query<{ started_at: Date; metrics: Record<string, unknown> | null }>(
+    `SELECT started_at, report -> 'data' -> 'metrics' AS metrics FROM ops.job_run
+      WHERE job = 'health-check' AND started_at >= $1 AND report IS NOT NULL ORDER BY started_at`,
+    [weekAgo],
+  );
+  return CHARTED_METRICS.map((m) => {
+    const week = rows
+      .map((r) => ({ t: r.started_at, v: r.metrics?.[m.key] }))
+      .filter((p): p is Point => typeof p.v === 'number' && Number.isFinite(p.v));
+    return { ...m, week, day: week.filter((p) => p.t >= dayAgo) };
+  }).filter((s) => s.week.length > 0);
+}
