@@ -1,6 +1,7 @@
 import functions from '@azure/functions';
 import { jobs } from '../jobs/index.js';
 import { resolveSchedule } from '../shared/schedule.js';
+import { alertHandler, eventGridHandler } from './events.js';
 import { consoleHandler } from './http-console.js';
 import { healthHandler } from './http-health.js';
 import { maintenanceHandler } from './http-maintenance.js';
@@ -28,8 +29,12 @@ export function registerFunctions(env = process.env): string[] {
   app.http('maintenanceRuns', { methods: ['GET'], authLevel: 'function', route: 'maintenance/runs', handler: listRunsHandler(processRuntime) });
   app.http('maintenanceRun', { methods: ['GET'], authLevel: 'function', route: 'maintenance/runs/{id:int}', handler: getRunHandler(processRuntime) });
   app.http('console', { methods: ['GET'], authLevel: 'function', route: 'console', handler: consoleHandler(processRuntime) });
+  app.http('alertsResourceHealth', { methods: ['POST'], authLevel: 'function', route: 'alerts/resource-health', handler: alertHandler(processRuntime) });
+  // Two subscriptions deliver here (Bicep): the resource group's actions and Key Vault's secrets.
+  app.eventGrid('failoverEvents', { handler: eventGridHandler(processRuntime) });
+  app.eventGrid('keyVaultEvents', { handler: eventGridHandler(processRuntime) });
   app.http('health', { methods: ['GET'], authLevel: 'anonymous', route: 'health', handler: healthHandler(processRuntime) });
-  names.push('maintenance', 'maintenanceRuns', 'maintenanceRun', 'console', 'health');
+  names.push('maintenance', 'maintenanceRuns', 'maintenanceRun', 'console', 'alertsResourceHealth', 'failoverEvents', 'keyVaultEvents', 'health');
   return names;
 }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { z } from 'zod';
 import type { CoreSettings } from './config.js';
+import type { NormalizedSignal } from './events/normalize.js';
 import type { ConnectionTarget } from './db/connection.js';
 import type { Logger } from './log.js';
 import type { Env, SettingSpecs } from './settings.js';
@@ -119,6 +120,8 @@ export interface JobDefinition<P = Record<string, unknown>> {
   requires?(env: Env): string[];
   /** Drops or deletes data: the demo shows its dry run, and the API requires dryRun:false explicitly. */
   destructive?: boolean;
+  /** The params to run with when an event or alert routed to this job (see shared/events/route.ts). */
+  fromSignal?(signal: NormalizedSignal): Record<string, unknown>;
   /** Runs longer than an HTTP response may wait: the API answers 202 with the run id. */
   long?: boolean;
   run(ctx: JobContext, params: P): Promise<JobOutcome>;
