@@ -58,7 +58,8 @@ export const PLAN_ROUTES: readonly Route[] = [
   { check: 'failover.*', channels: ['teams', 'sms', 'email'], note: 'automatic failover occurred (immediately)' },
   { check: 'replica*', severity: 'critical', channels: ['teams', 'email'], note: 'replica lag above 300 s' },
   { check: 'replication*', severity: 'critical', channels: ['teams', 'email'], note: 'replica lag above 300 s' },
-  { check: 'storage*', channels: ['teams', 'email'], note: 'storage above 75 %' },
+  { check: 'storage*', severity: 'critical', channels: ['teams', 'sms', 'email'], note: 'storage nearly full: not in the plan\'s table; a full disk stops the server, so it pages too' },
+  { check: 'storage*', severity: 'warning', channels: ['teams', 'email'], note: 'storage above 75 %' },
   { severity: 'critical', channels: ['teams', 'sms'], note: 'any other critical finding (e.g. connection failure)' },
   { severity: 'warning', channels: ['teams'], note: 'any other warning (CPU, slow queries, …)' },
 ];
@@ -90,5 +91,5 @@ export function routingMarkdown(): string {
   const rows = PLAN_ROUTES.map(
     (r) => `| ${r.check ? `\`${r.check}\`` : 'any'} | ${r.severity ?? 'any'} | ${['log', ...r.channels].join(', ')} | ${r.note ?? ''} |`,
   );
-  return ['| check | severity | channels | plan 6.2.2 |', '|---|---|---|---|', ...rows].join('\n');
+  return ['| check | severity | channels | why (plan 6.2.2) |', '|---|---|---|---|', ...rows].join('\n');
 }
