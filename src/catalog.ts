@@ -2,6 +2,7 @@ import { jobs } from './jobs/index.js';
 import { coreSettings } from './shared/config.js';
 import { z } from 'zod';
 import type { SettingSpec } from './shared/settings.js';
+import { notifySettings } from './shared/notify/settings.js';
 
 export interface CatalogEntry {
   group: string;
@@ -9,7 +10,10 @@ export interface CatalogEntry {
 }
 
 /** Settings provided by shared modules (Azure, notifications); each module adds its group here. */
-const sharedGroups: Array<[string, Record<string, SettingSpec>]> = [['database and runner', coreSettings]];
+const sharedGroups: Array<[string, Record<string, SettingSpec>]> = [
+  ['database and runner', coreSettings],
+  ['alerts', notifySettings],
+];
 
 export function addSettingsGroup(group: string, specs: Record<string, SettingSpec>): void {
   sharedGroups.push([group, specs]);

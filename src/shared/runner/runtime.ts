@@ -2,6 +2,7 @@ import { readCoreSettings } from '../config.js';
 import { resolveTarget } from '../db/connection.js';
 import type { JobServices } from '../job.js';
 import { createLogger, type Logger } from '../log.js';
+import { notifierFromEnv } from '../notify/notifier.js';
 import type { Env } from '../settings.js';
 import type { RunnerDeps } from './run-job.js';
 
@@ -36,5 +37,7 @@ export function createRuntime(options: RuntimeOptions = {}): RunnerDeps {
   const services: JobServices = {};
   for (const provider of providers) Object.assign(services, provider(env, log));
   Object.assign(services, options.services);
-  return { target, settings, env, log, services, ...(options.now ? { now: options.now } : {}), afterRun: [] };
+  // Alerts for every finished run whenever a channel (Teams, e-mail, SMS) is configured.
+  const notifier = notifierFromEnv(env, log, { environment: settings.environment, ...(options.now ? { now: options.now } : {}) });
+  return { target, settings, env, log, services, ...(options.now ? { now: options.now } : {}), afterRun: notifier ? [notifier] : [] };
 }

@@ -1,0 +1,205 @@
+import type { Agent } from 'node:https';
+import type { ConnectionTarget } from '../db/connection.js';
+import type { Finding, JobReport } from '../job.js';
+import type { Logger } from '../log.js';
+import type { RunnerDeps } from '../runner/run-job.js';
+import { readSettings, type Env, type SettingsOf } from '../settings.js';
+import { emailChannel, logChannel, smsChannel, teamsChannel, type AcsConnection, type Channel } from './channels.js';
+import { deliver, type DeliveryPolicy, type DeliveryResult } from './deliver.js';
+import { renderAlert, type AlertEvent, type Language } from './messages.js';
+import { channelsFor, type AlertSeverity, type ExternalChannel, type Route } from './routing.js';
+import { notifySettings } from './settings.js';
+import { claimSend, kindOf, recordDeliveries, releaseClaim, resolveAbsent, upsertOpenAlert, type DeliveryRecord, type OpenAlert } from './state.js';
+
+export type AfterRunHook = NonNullable<RunnerDeps['afterRun']>[number];
+
+export interface NotifierConfig {
+  channels: Partial<Record<ExternalChannel, Channel>>;
+  routes: readonly Route[];
+  language: Language;
+  renotifyMinutes: number;
+  delivery: DeliveryPolicy;
+  environment: string;
+  now?: () => Date;
+}
+
+interface Planned {
+  event: AlertEvent;
+  channels: ExternalChannel[];
+  /** For a claimed alert: what to restore if no channel takes it. */
+  claim?: { claimedAt: Date; before: OpenAlert };
+  alertId: number;
+}
+
+const key = (check: string, target: string) => `${check}\u0000${target}`;
+
+/** The findings worth an alert: warnings and criticals, one per key (the worst), plus a failed run. */
+export function alertingFindings(report: JobReport): Array<Finding & { severity: AlertSeverity; target: string }> {
+  const byKey = new Map<string, Finding & { severity: AlertSeverity; target: string }>();
+  const all: Finding[] = [...report.findings];
+  if (report.status === 'failed') all.push({ check: 'job.failed', severity: 'warning', message: report.summary });
+  for (const f of all) {
+    if (f.severity !== 'warning' && f.severity !== 'critical') continue;
+    const k = key(f.check, f.target ?? '');
+    const prev = byKey.get(k);
+    if (!prev || (prev.severity === 'warning' && f.severity === 'critical')) byKey.set(k, { ...f, severity: f.severity, target: f.target ?? '' });
+  }
+  return [...byKey.values()];
+}
+
+export function whereOf(target: ConnectionTarget): { server: string; database: string } {
+  if (target.kind === 'entra') return { server: target.host, database: target.database };
+  try {
+    const u = new URL(target.url);
+    return { server: `${u.hostname}${u.port ? `:${u.port}` : ''}`, database: decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)' };
+  } catch {
+    return { server: '(unparsable DATABASE_URL)', database: '' };
+  }
+}
+
+/**
+ * The after-run hook that turns every finished report into alerts: new findings are sent once,
+ * persisting ones again after the re-notify interval (at once when they get worse), cleared ones
+ * get a recovery message. Dry runs and skipped runs change nothing; a failed run resolves nothing
+ * (it did not look). Sends never throw into the job: every outcome lands in ops.alert_delivery.
+ */
+export function createNotifier(config: NotifierConfig): AfterRunHook {
+  const now = config.now ?? (() => new Date());
+  return async (report, { db, log }) => {
+    if (report.dryRun || report.status === 'skipped') return;
+    const at = now();
+    const where = whereOf(db.target);
+    const base = { job: report.job, environment: config.environment, ...where, runId: report.runId };
+    const planned: Planned[] = [];
+
+    const active = alertingFindings(report);
+    for (const f of active) {
+      const before = await upsertOpenAlert(db.query, { job: report.job, check: f.check, target: f.target, severity: f.severity, finding: f, now: at, runId: report.runId });
+      if (!(await claimSend(db.query, before.id, at, config.renotifyMinutes))) continue;
+      planned.push({
+        alertId: before.id,
+        event: { ...base, kind: kindOf(before, f.severity), check: f.check, target: f.target, severity: f.severity, finding: f, firstSeenAt: before.firstSeenAt },
+        channels: channelsFor({ job: report.job, check: f.check, severity: f.severity }, config.routes),
+        claim: { claimedAt: at, before },
+      });
+    }
+    if (report.status !== 'failed') {
+      for (const r of await resolveAbsent(db.query, report.job, active, at)) {
+        if (r.lastSentAt === null) continue;
+        planned.push({
+          alertId: r.id,
+          event: { ...base, kind: 'recovery', check: r.check, target: r.target, severity: r.severity, finding: r.finding, firstSeenAt: r.firstSeenAt, resolvedAt: at },
+          channels: channelsFor({ job: report.job, check: r.check, severity: r.severity }, config.routes),
+        });
+      }
+    }
+    if (planned.length === 0) return;
+
+    const results = await sendAll(planned, config, log, at);
+    await recordDeliveries(db.query, results.records);
+    for (const p of planned) {
+      if (!p.claim) continue;
+      const external = results.records.filter((r) => r.alertId === p.alertId && r.channel !== 'log');
+      if (external.length > 0 && external.every((r) => r.status === 'failed')) {
+        await releaseClaim(db.query, p.alertId, p.claim.claimedAt, p.claim.before);
+      }
+    }
+    const failed = results.records.filter((r) => r.status === 'failed');
+    if (failed.length > 0) {
+      log.warn(`${failed.length} alert send(s) failed; recorded in ops.alert_delivery`, { channels: [...new Set(failed.map((r) => r.channel))] });
+    }
+  };
+}
+
+/**
+ * Channels work in parallel, each through its alerts in order. A channel that failed every
+ * attempt for one alert is not tried again in this run, so a dead channel costs one retry cycle
+ * per run, not one per finding.
+ */
+async function sendAll(planned: readonly Planned[], config: NotifierConfig, log: Logger, at: Date): Promise<{ records: DeliveryRecord[] }> {
+  const rendered = planned.map((p) => renderAlert(p.event, config.language, at));
+  const records: DeliveryRecord[] = [];
+  const record = (p: Planned, channel: string, r: DeliveryResult) =>
+    records.push({ alertId: p.alertId, job: p.event.job, check: p.event.check, target: p.event.target, kind: p.event.kind, channel, ...r, runId: p.event.runId, at });
+
+  const logs = logChannel(log);
+  for (const [i, p] of planned.entries()) record(p, 'log', await deliver(logs, rendered[i]!, config.delivery, log));
+
+  const names = [...new Set(planned.flatMap((p) => p.channels))].filter((n) => config.channels[n]);
+  await Promise.all(
+    names.map(async (name) => {
+      const channel = config.channels[name]!;
+      let dead: string | undefined;
+      for (const [i, p] of planned.entries()) {
+        if (!p.channels.includes(name)) continue;
+        if (dead) {
+          record(p, name, { status: 'failed', attempts: 0, error: `not tried: ${name} failed earlier in this run (${dead})`, durationMs: 0 });
+          continue;
+        }
+        const result = await deliver(channel, rendered[i]!, config.delivery, log);
+        record(p, name, result);
+        if (result.status === 'failed') dead = result.error ?? 'failed';
+      }
+    }),
+  );
+  return { records };
+}
+
+export interface NotifierOptions {
+  environment: string;
+  now?: () => Date;
+  /** Trust for a local ACS emulator (tests). */
+  acsAgent?: Agent;
+  acsPollIntervalMs?: number;
+}
+
+export type NotifySettings = SettingsOf<typeof notifySettings>;
+
+/** Builds the configured channels; says once which are not configured and what they need. */
+export function channelsFromSettings(s: NotifySettings, log: Logger, options: Pick<NotifierOptions, 'acsAgent' | 'acsPollIntervalMs'> = {}): NotifierConfig['channels'] {
+  const channels: NotifierConfig['channels'] = {};
+  const missing: string[] = [];
+  if (s.teamsWebhookUrl) channels.teams = teamsChannel(s.teamsWebhookUrl);
+  else missing.push('Teams (DBOPS_TEAMS_WEBHOOK_URL)');
+  const acs: AcsConnection | undefined = s.acsEndpoint
+    ? {
+        endpoint: s.acsEndpoint,
+        ...(s.acsAccessKey ? { accessKey: s.acsAccessKey } : {}),
+        ...(options.acsAgent ? { agent: options.acsAgent } : {}),
+        ...(options.acsPollIntervalMs !== undefined ? { pollIntervalMs: options.acsPollIntervalMs } : {}),
+      }
+    : undefined;
+  if (acs && s.emailSender && s.emailTo.length > 0) channels.email = emailChannel(acs, s.emailSender, s.emailTo);
+  else missing.push(`e-mail (${needs({ DBOPS_ACS_ENDPOINT: !!acs, DBOPS_ACS_EMAIL_SENDER: !!s.emailSender, DBOPS_ALERT_EMAIL_TO: s.emailTo.length > 0 })})`);
+  if (acs && s.smsFrom && s.smsTo.length > 0) channels.sms = smsChannel(acs, s.smsFrom, s.smsTo);
+  else missing.push(`SMS (${needs({ DBOPS_ACS_ENDPOINT: !!acs, DBOPS_ACS_SMS_FROM: !!s.smsFrom, DBOPS_ALERT_SMS_TO: s.smsTo.length > 0 })})`);
+  if (Object.keys(channels).length > 0 && missing.length > 0) {
+    log.info(`alerts: not configured: ${missing.join('; ')}; alerts routed there go to the log only`);
+  }
+  return channels;
+}
+
+function needs(flags: Record<string, boolean>): string {
+  return `set ${Object.entries(flags)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name)
+    .join(', ')}`;
+}
+
+/** The notifier for these settings, or undefined when no external channel is configured. Throws SettingsError on invalid ones. */
+export function notifierFromEnv(env: Env, log: Logger, options: NotifierOptions): AfterRunHook | undefined {
+  // Invalid alert settings throw (SettingsError, like the core settings): running on without
+  // the alerts someone configured would be silent.
+  const s = readSettings(notifySettings, env);
+  const channels = channelsFromSettings(s, log, options);
+  if (Object.keys(channels).length === 0) return undefined;
+  return createNotifier({
+    channels,
+    routes: s.routes,
+    language: s.language,
+    renotifyMinutes: s.renotifyMinutes,
+    delivery: { timeoutMs: s.sendTimeoutSeconds * 1000, retries: s.sendRetries, minBackoffMs: s.retryMinMs },
+    environment: options.environment,
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
