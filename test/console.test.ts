@@ -37,6 +37,11 @@ async function seed(db: TestDatabase) {
       [report.status, report.summary, report, at],
     );
   }
+  await db.pool.query(
+    `INSERT INTO ops.alert_state (job, check_name, target, severity, finding, first_seen_at, last_seen_at)
+     VALUES ('health-check', 'cache.hit-ratio', 'product_change_db', 'warning', $1, now() - interval '1 hour', now())`,
+    [{ check: 'cache.hit-ratio', severity: 'warning', message: `buffer cache hit 88 % ${hostile}` }],
+  );
   await db.pool.query(`INSERT INTO product_change.pc_product_change_history (line_number, customer_id, current_product_code, target_product_code, process_status)
     SELECT '010-0000-' || g, 'C' || g, 'A', 'B', CASE WHEN g % 10 = 0 THEN 'FAILED' ELSE 'COMPLETED' END FROM generate_series(1, 50) g`);
 }
@@ -55,6 +60,7 @@ describe('status console', () => {
     expect(page).not.toContain('<script>');
     expect(page).toContain('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;');
     expect(page).toContain('90.0 %'); // product-change success: 45 of 50
+    expect(page).toMatch(/health-check · cache\.hit-ratio<\/code> product_change_db — buffer cache hit 88 % &lt;img/);
   });
 
   it('renders in a real Chromium without console errors, with statuses and charts', async () => {

@@ -137,10 +137,11 @@ export async function loadConsoleData(
 
   const alerts = await attempt('open alerts', [] as ConsoleData['alerts'], async () => {
     if (!(await tableExists(db, 'ops.alert_state'))) return [];
-    const { rows } = await db.query<{ job: string; check_name: string; target: string | null; severity: string; message: string; first_seen: Date }>(
-      `SELECT job, check_name, target, severity, message, first_seen FROM ops.alert_state WHERE resolved_at IS NULL ORDER BY first_seen DESC LIMIT 50`,
+    const { rows } = await db.query<{ job: string; check_name: string; target: string; severity: string; message: string | null; first_seen_at: Date }>(
+      `SELECT job, check_name, target, severity, finding ->> 'message' AS message, first_seen_at
+         FROM ops.alert_state WHERE resolved_at IS NULL ORDER BY first_seen_at DESC LIMIT 50`,
     );
-    return rows.map((r) => ({ job: r.job, check: r.check_name, target: r.target, severity: r.severity, message: r.message, since: r.first_seen }));
+    return rows.map((r) => ({ job: r.job, check: r.check_name, target: r.target || null, severity: r.severity, message: r.message ?? '', since: r.first_seen_at }));
   });
 
   const business = await attempt('business rates', { productChange: null, kos: null } as ConsoleData['business'], async () => {
