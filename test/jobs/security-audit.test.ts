@@ -212,6 +212,11 @@ describe('security-audit against a real server (csvlog, TLS)', () => {
       expect.objectContaining({ check: 'permissions.changed', target: 'postgres', message: expect.stringMatching(/GRANT DELETE ON product_change\.pc_product_change_history TO product_change_app .* from 127\.0\.0\.1/) }),
     );
 
+    // The lockout of the previous test is in the history too, under dbops's application name.
+    expect(report.findings).toContainEqual(
+      expect.objectContaining({ check: 'permissions.changed', details: expect.objectContaining({ application: 'dbops:security-audit', statement: expect.stringMatching(/NOLOGIN$/) }) }),
+    );
+
     for (const remedy of remedies) await db.pool.query(remedy!);
     const after = await run({ hours: 1 });
     expect(checks(after.report, 'privilege.')).toEqual([]);
