@@ -78,7 +78,12 @@ export function installKeyVault(core: EmulatorCore): KeyVaultState {
     path: '/secrets/{name}/versions',
     handler: ({ params }) => {
       const list = versions(params.name!) ?? [];
-      return { status: 200, body: { value: list.map((v) => ({ id: id(params.name!, v), attributes: attributes(v), ...meta(v) })), nextLink: null } };
+      // List items carry no recoveryLevel (GetSecretVersions example).
+      const itemAttributes = (v: EmulatedSecretVersion) => {
+        const { recoveryLevel: _omit, ...rest } = attributes(v);
+        return rest;
+      };
+      return { status: 200, body: { value: list.map((v) => ({ id: id(params.name!, v), attributes: itemAttributes(v), ...meta(v) })), nextLink: null } };
     },
   });
   core.addRoute({
