@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { int, optionalString, setting, type Env } from '../settings.js';
 
-const url = (example: string) => z.url({ message: `expected an absolute https URL, e.g. ${example}` });
+const url = (example: string) => z.url({ protocol: /^https$/, message: `expected an absolute https URL, e.g. ${example}` });
 const guid = () =>
   z
     .string()
