@@ -36,7 +36,8 @@ export interface LongOperation<T> {
   poll(): Promise<void>;
   /**
    * Polls until done. Rejects with AzureOperationError when the operation fails, and when
-   * `deadlineMs` passes first (the operation keeps running in Azure: serialize and resume it).
+   * `deadlineMs` (default DBOPS_AZURE_OPERATION_DEADLINE_MINUTES) passes first, with code
+   * `DeadlineReached` (the operation keeps running in Azure: serialize and resume it).
    */
   wait(options?: { deadlineMs?: number; signal?: AbortSignal }): Promise<T>;
   serialize(): string;
@@ -73,7 +74,11 @@ export interface FlexibleServers {
 
 const describe = (name: string) => `flexible server ${name}`;
 
-export function createFlexibleServers(loadClient: () => Promise<PostgreSQLManagementFlexibleServerClient>, coordinates: ServerCoordinates, options: ClientFactoryOptions): FlexibleServers {
+export function createFlexibleServers(
+  loadClient: () => Promise<PostgreSQLManagementFlexibleServerClient>,
+  coordinates: ServerCoordinates,
+  options: ClientFactoryOptions & { defaultDeadlineMs?: number },
+): FlexibleServers {
   const { resourceGroup: rg } = coordinates;
   const name = (n?: string) => n ?? coordinates.serverName;
   const lroOptions = (resumeFrom?: string) => ({
@@ -102,7 +107,7 @@ export function createFlexibleServers(loadClient: () => Promise<PostgreSQLManage
           if (poller.getOperationState().status !== 'failed') throw azureError(err, operation, resource);
         });
       },
-      async wait({ deadlineMs, signal } = {}) {
+      async wait({ deadlineMs = options.defaultDeadlineMs, signal } = {}) {
         const until = deadlineMs === undefined ? Infinity : Date.now() + deadlineMs;
         while (!poller.isDone()) {
           if (signal?.aborted) throw azureError(signal.reason ?? new Error('aborted'), operation, resource);

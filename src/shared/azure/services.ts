@@ -98,7 +98,7 @@ export function createAzureServices(env: Env, options: ClientFactoryOptions = {}
     return new LogsQueryClient(credential, { endpoint: settings.logsEndpoint, ...common });
   });
 
-  const flexible = createFlexibleServers(postgresClient, coordinates, options);
+  const flexible = createFlexibleServers(postgresClient, coordinates, { ...options, defaultDeadlineMs: settings.lroDeadlineMinutes * 60_000 });
   const costScope = settings.costScope ?? `/subscriptions/${coordinates.subscriptionId}/resourceGroups/${coordinates.resourceGroup}`;
   return {
     settings,

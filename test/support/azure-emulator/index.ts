@@ -61,6 +61,8 @@ export interface AzureEmulator {
   setOperationPolls(polls: number): void;
   /** Completes every pending long-running operation now (except hung ones). */
   settleOperations(): Promise<void>;
+  /** For a long-running route of another module: the 202 headers announcing a new operation. */
+  startOperation(input: { operation: string; provider: string; location?: string; work?: () => Promise<void>; onSuccess?: () => void; onFailure?: () => void }): Record<string, string>;
 
   /** The client layer wired to this emulator: the same object the runtime provides as `azure`. */
   services(options?: { env?: Env; client?: ClientFactoryOptions }): AzureServices;
@@ -138,6 +140,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     addRoute: (route) => core.addRoute(route),
     setOperationPolls: (polls) => void (core.defaultPolls = polls),
     settleOperations: () => core.settleOperations(),
+    startOperation: (input) => core.startOperation({ subscriptionId, ...input }),
     services: ({ env: extra, client } = {}) =>
       createAzureServices(
         { ...env, ...extra },
