@@ -73,4 +73,13 @@ describe('the azure service, as jobs receive it', () => {
     const azure = settingsCatalog().filter((e) => e.group === 'azure').map((e) => e.spec.env);
     expect(azure).toEqual(expect.arrayContaining(['DBOPS_AZURE_SUBSCRIPTION_ID', 'DBOPS_AZURE_ARM_ENDPOINT', 'DBOPS_KEYVAULT_URL', 'DBOPS_COST_SCOPE', 'DBOPS_LOG_ANALYTICS_WORKSPACE_ID']));
   });
+
+  it('the run-wide certificate is trusted through NODE_EXTRA_CA_CERTS too (clients built without tlsCa, plain fetch)', async () => {
+    expect(process.env.NODE_EXTRA_CA_CERTS).toBeTruthy();
+    const res = await fetch(`${emu.endpoint}/secrets/any/?api-version=7.5`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer authorization="[^"]+", resource="[^"]+"$/);
+    const azure = emu.services({ client: { tlsCa: undefined } });
+    expect((await azure.postgres.getServer()).name).toBe(emu.serverName);
+  });
 });
