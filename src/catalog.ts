@@ -1,4 +1,5 @@
 import { jobs } from './jobs/index.js';
+import { azureSettings } from './shared/azure/settings.js';
 import { coreSettings } from './shared/config.js';
 import { z } from 'zod';
 import type { SettingSpec } from './shared/settings.js';
@@ -12,6 +13,7 @@ export interface CatalogEntry {
 /** Settings provided by shared modules (Azure, notifications); each module adds its group here. */
 const sharedGroups: Array<[string, Record<string, SettingSpec>]> = [
   ['database and runner', coreSettings],
+  ['azure', azureSettings],
   ['alerts', notifySettings],
 ];
 

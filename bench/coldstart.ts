@@ -1,0 +1,85 @@
+/**
+ * `npm run bench -- coldstart [--runs=N] [--no-build]`: what a Function App cold start pays
+ * before its first invocation. A fresh Node process imports the built entry
+ * (dist/functions/index.js, which registers every function) and the Azure client layer and
+ * builds the runtime (the providers run); the baseline does the same after importing every Azure
+ * SDK the client layer uses, as an app that imports them up front would. Goal: the lazy start
+ * takes at most half the eager one.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../src/shared/paths.js';
+import { median, note, type BenchResult } from './support.js';
+
+/** Every Azure SDK src/shared/azure loads (on demand), plus the identity library. */
+export const AZURE_SDKS = [
+  '@azure/identity',
+  '@azure/arm-postgresql-flexible',
+  '@azure/arm-costmanagement',
+  '@azure/keyvault-secrets',
+  '@azure/monitor-query-metrics',
+  '@azure/monitor-query-logs',
+  '@azure/core-rest-pipeline',
+];
+
+function childScript(eager: boolean): string {
+  const dist = join(packageRoot, 'dist');
+  const url = (p: string) => JSON.stringify(pathToFileURL(join(dist, p)).href);
+  return [
+    eager ? `await Promise.all(${JSON.stringify(AZURE_SDKS)}.map((m) => import(m)));` : '',
+    `const { registerFunctions } = await import(${url('functions/index.js')});`,
+    `await import(${url('shared/azure/index.js')});`,
+    `const { createRuntime } = await import(${url('shared/runner/runtime.js')});`,
+    `const deps = createRuntime({ env: { ...process.env, DATABASE_URL: 'postgres://u@127.0.0.1:1/x' } });`,
+    `if (!deps.services.azure) throw new Error('azure service missing');`,
+    `process.stdout.write(JSON.stringify({ ms: performance.now(), registered: typeof registerFunctions === 'function' }));`,
+  ].join('\n');
+}
+
+function runOnce(eager: boolean): number {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', childScript(eager)], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+    // @azure/functions warns on stderr that it runs outside the host; keep it off the output.
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DBOPS_LOG_LEVEL: 'error', DBOPS_AZURE_SUBSCRIPTION_ID: '00000000-0000-4000-8000-000000000001', DBOPS_AZURE_RESOURCE_GROUP: 'rg', DBOPS_AZURE_SERVER_NAME: 'pg' },
+  });
+  return (JSON.parse(out) as { ms: number }).ms;
+}
+
+export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
+  const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? '7');
+  if (!args.includes('--no-build') || !existsSync(join(packageRoot, 'dist', 'functions', 'index.js'))) {
+    note('building dist/ (npm run build)…');
+    execFileSync(process.execPath, [join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: packageRoot, stdio: 'inherit' });
+  }
+  // One warm-up of each fills the OS file cache, so both sides read from memory.
+  runOnce(false);
+  runOnce(true);
+  const lazy: number[] = [];
+  const eager: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    note(`run ${i + 1}/${runs}`);
+    lazy.push(runOnce(false));
+    eager.push(runOnce(true));
+  }
+  const l = median(lazy);
+  const e = median(eager);
+  const ratio = e / l;
+  return {
+    name: 'coldstart',
+    title: `Cold start: fresh node process to functions registered + runtime built (median of ${runs})`,
+    table: [
+      ['lazy (dbops: SDKs load on first use)', `${l.toFixed(0)} ms`],
+      [`eager baseline (${AZURE_SDKS.length} Azure SDKs imported up front)`, `${e.toFixed(0)} ms`],
+      ['lazy / eager', `${((l / e) * 100).toFixed(0)} %`],
+    ],
+    ratio,
+    goal: 'lazy start at most half the eager one (ratio ≥ 2)',
+    goalMet: l <= e / 2,
+    lazyMs: lazy,
+    eagerMs: eager,
+  };
+}

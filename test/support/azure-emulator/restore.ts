@@ -1,0 +1,62 @@
+import pg from 'pg';
+import { ident } from '../../../src/shared/db/sql.js';
+import type { PostgresHooks, RestoreResult } from './postgres.js';
+
+/** Tag keys a restored server carries in the emulator, pointing at its real copy. */
+export const EMULATOR_DATABASE_TAG = 'emulator-database';
+export const EMULATOR_PORT_TAG = 'emulator-port';
+
+async function admin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Copies `source` into a new database to serve as a backup snapshot. CREATE DATABASE ... TEMPLATE
+ * needs the source to have no other sessions, so this ends them: call it in a test's setup,
+ * before the job under test opens its own sessions.
+ */
+export async function snapshotDatabase(adminUrl: string, source: string, snapshot = `${source}_backup`): Promise<string> {
+  await admin(adminUrl, async (c) => {
+    for (let attempt = 1; ; attempt++) {
+      await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [source]);
+      try {
+        await c.query(`CREATE DATABASE ${ident(snapshot)} TEMPLATE ${ident(source)}`);
+        return;
+      } catch (err) {
+        if (attempt >= 5 || !/being accessed by other users/.test((err as Error).message)) throw err;
+      }
+    }
+  });
+  return snapshot;
+}
+
+/**
+ * Restore hooks backed by the embedded PostgreSQL: a point-in-time restore creates a database
+ * from `snapshot` (see snapshotDatabase) named after the new server, and the restored server's
+ * FQDN is the embedded server's host, its tags name the database and port. Deleting the server
+ * drops the database.
+ */
+export function realDatabaseRestores(options: { adminUrl: string; snapshot: string }): PostgresHooks & { databases: string[] } {
+  const url = new URL(options.adminUrl);
+  const databases: string[] = [];
+  const dbName = (server: string) => `restored_${server.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`.slice(0, 63);
+  return {
+    databases,
+    async onRestore({ targetServerName }): Promise<RestoreResult> {
+      const database = dbName(targetServerName);
+      await admin(options.adminUrl, (c) => c.query(`CREATE DATABASE ${ident(database)} TEMPLATE ${ident(options.snapshot)}`));
+      databases.push(database);
+      return { fullyQualifiedDomainName: url.hostname, tags: { [EMULATOR_DATABASE_TAG]: database, [EMULATOR_PORT_TAG]: url.port || '5432' } };
+    },
+    async onDelete(server) {
+      const database = server.tags?.[EMULATOR_DATABASE_TAG];
+      if (database) await admin(options.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`));
+    },
+  };
+}
