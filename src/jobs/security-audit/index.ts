@@ -4,7 +4,9 @@ import { PLAN_SCHEMA } from '../../shared/plan.js';
 import { errorMessage } from '../../shared/redact.js';
 import { paramInt } from '../../shared/runner/run-job.js';
 import { readSettings, type SettingsOf } from '../../shared/settings.js';
+import { getAzure } from '../../shared/azure/index.js';
 import { csvLogSource } from './csvlog-source.js';
+import { azureLogSource } from './log-analytics.js';
 import { checkManagedSecrets, checkServerTls, listLoginRoles } from './hygiene.js';
 import { auditServerLog } from './log-checks.js';
 import { applyLockouts, liftExpiredLockouts } from './lockout.js';
@@ -70,7 +72,8 @@ export const securityAudit = defineJob({
     });
 
     if (p.mode !== 'weekly') {
-      const source = services.serverLog ?? (s.serverLogPath ? csvLogSource(s.serverLogPath, s.serverLogFiles) : undefined);
+      const logs = getAzure(ctx.services, 'logs').azure?.logs;
+      const source = services.serverLog ?? (s.serverLogPath ? csvLogSource(s.serverLogPath, s.serverLogFiles) : logs ? azureLogSource(logs) : undefined);
       if (!source) {
         findings.push({
           check: 'logs.not-configured',

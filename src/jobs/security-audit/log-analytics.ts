@@ -1,3 +1,4 @@
+import type { LogAnalytics } from '../../shared/azure/index.js';
 import { parseLogTime, parsePlanPrefix } from './log-entries.js';
 import type { LogWindow, ServerLogEntry, ServerLogSource } from './services.js';
 
@@ -64,4 +65,18 @@ export function logAnalyticsSource(workspaceId: string, query: LogAnalyticsQuery
       for (const row of await query(serverLogQuery(window), window, signal)) yield entryFromLogAnalyticsRow(row);
     },
   };
+}
+
+/** The server log through the Azure client layer's Log Analytics client (what production uses). */
+export function azureLogSource(logs: LogAnalytics): ServerLogSource {
+  return logAnalyticsSource(logs.workspaceId, async (kql, window) => {
+    const result = await logs.query(kql, { startTime: window.start, endTime: window.end });
+    if (result.partialError) throw new Error(`Log Analytics answered only part of the server-log query: ${result.partialError}`);
+    return (result.tables[0]?.rows ?? []).map((r) => ({
+      TimeGenerated: r.TimeGenerated instanceof Date ? r.TimeGenerated : String(r.TimeGenerated ?? ''),
+      Message: String(r.Message ?? ''),
+      ErrorLevel: typeof r.ErrorLevel === 'string' ? r.ErrorLevel : null,
+      SqlState: typeof r.SqlState === 'string' ? r.SqlState : null,
+    }));
+  });
 }
