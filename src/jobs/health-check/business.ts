@@ -66,17 +66,28 @@ export function kosQuery(schema: string, w: Windows): { text: string; values: un
   };
 }
 
-function trendFinding(check: string, what: string, now: number, before: number, c: CheckContext): Finding {
+interface Tally {
+  failed: number;
+  total: number;
+}
+
+/** Compares failure rates, not counts: traffic differs from one day to the next. */
+function trendFinding(check: string, what: string, now: Tally, before: Tally, c: CheckContext): Finding {
   const hours = c.windowHours;
-  const change = before > 0 ? (100 * (now - before)) / before : null;
-  const rising = now >= MIN_FAILURES_FOR_TREND && (change === null || change > c.settings.errorTrendWarningPercent);
+  const rate = (t: Tally) => (t.total > 0 ? (100 * t.failed) / t.total : null);
+  const rNow = rate(now);
+  const rBefore = rate(before);
+  const change = rNow !== null && rBefore !== null && rBefore > 0 ? (100 * (rNow - rBefore)) / rBefore : null;
+  const rising = now.failed >= MIN_FAILURES_FOR_TREND && (rBefore === 0 || (change !== null && change > c.settings.errorTrendWarningPercent));
+  const show = (t: Tally, r: number | null) => `${t.failed} of ${t.total}${r === null ? '' : ` (${round(r, 1)} %)`}`;
   return {
     check,
     severity: rising ? 'warning' : 'info',
-    message: `${now} failed ${what} in the last ${hours} h against ${before} in the ${hours} h before${change === null ? '' : ` (${change >= 0 ? '+' : ''}${round(change, 0)} %)`}`,
-    value: now,
+    message: `failed ${what}: ${show(now, rNow)} in the last ${hours} h against ${show(before, rBefore)} in the ${hours} h before${change === null ? '' : `, failure rate ${change >= 0 ? '+' : ''}${round(change, 0)} %`}`,
+    value: rNow === null ? null : round(rNow, 2),
     threshold: c.settings.errorTrendWarningPercent,
-    details: { previous: before, changePercent: change === null ? null : round(change, 1) },
+    unit: '%',
+    details: { failed: now.failed, total: now.total, previousFailed: before.failed, previousTotal: before.total, changePercent: change === null ? null : round(change, 1) },
   };
 }
 
@@ -119,7 +130,7 @@ export const productChangeCheck: HealthCheck = {
         unit: 's',
       });
     }
-    findings.push(trendFinding('business.pc-error-trend', 'product changes', failed, Number(r.failed_before), c));
+    findings.push(trendFinding('business.pc-error-trend', 'product changes', { failed, total: finished }, { failed: Number(r.failed_before), total: Number(r.finished_before) }, c));
     return {
       findings,
       metrics: {
@@ -137,10 +148,11 @@ export const kosCheck: HealthCheck = {
   async run(c): Promise<CheckResult> {
     const w = windowsFor(c.now, c.windowHours);
     const q = kosQuery(c.schema, w);
-    const { rows } = await c.db.query<{ integration_type: string; ok: string; failed: string; failed_before: string }>(q.text, q.values);
+    const { rows } = await c.db.query<{ integration_type: string; ok: string; failed: string; failed_before: string; total_before: string }>(q.text, q.values);
     const ok = rows.reduce((n, r) => n + Number(r.ok), 0);
     const failed = rows.reduce((n, r) => n + Number(r.failed), 0);
     const failedBefore = rows.reduce((n, r) => n + Number(r.failed_before), 0);
+    const totalBefore = rows.reduce((n, r) => n + Number(r.total_before), 0);
     const total = ok + failed;
     const s = c.settings;
     const pct = total > 0 ? (100 * ok) / total : null;
@@ -166,7 +178,7 @@ export const kosCheck: HealthCheck = {
         details: { byType },
       });
     }
-    findings.push(trendFinding('business.kos-error-trend', 'KOS calls', failed, failedBefore, c));
+    findings.push(trendFinding('business.kos-error-trend', 'KOS calls', { failed, total }, { failed: failedBefore, total: totalBefore }, c));
     return {
       findings,
       metrics: { 'business.kos-success.percent': pct === null ? null : round(pct, 2), 'business.kos-calls': total, 'business.kos-failed': failed },

@@ -156,7 +156,7 @@ export const healthCheckSettings = {
   }),
   errorTrendWarningPercent: setting({
     env: 'DBOPS_ERROR_TREND_WARNING_PERCENT',
-    doc: 'Rise in failed product changes or KOS calls against the previous window above which the health check warns (only from 10 failures up).',
+    doc: 'Rise of the failure rate of product changes or KOS calls against the previous window, in percent of the earlier rate, above which the health check warns (only from 10 failures up; 100 = the rate doubled).',
     default: '100',
     schema: num(0, 100_000),
   }),
