@@ -5,6 +5,18 @@ import { formatDuration, round, whenAbove, whenBelow, type CheckContext, type Ch
 
 /** A failure trend says nothing below this many failures in the window. */
 const MIN_FAILURES_FOR_TREND = 10;
+/**
+ * With a few hundred calls a day, a failure rate doubles by chance often enough to page
+ * someone: a rise counts only when a two-proportion z-test puts it beyond chance.
+ */
+const MIN_Z_FOR_TREND = 3;
+
+function twoProportionZ(a: Tally, b: Tally): number {
+  if (a.total === 0 || b.total === 0) return 0;
+  const pooled = (a.failed + b.failed) / (a.total + b.total);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / a.total + 1 / b.total));
+  return se === 0 ? 0 : (a.failed / a.total - b.failed / b.total) / se;
+}
 
 export interface Windows {
   /** Start of the previous window (for the trend). */
@@ -78,7 +90,10 @@ function trendFinding(check: string, what: string, now: Tally, before: Tally, c:
   const rNow = rate(now);
   const rBefore = rate(before);
   const change = rNow !== null && rBefore !== null && rBefore > 0 ? (100 * (rNow - rBefore)) / rBefore : null;
-  const rising = now.failed >= MIN_FAILURES_FOR_TREND && (rBefore === 0 || (change !== null && change > c.settings.errorTrendWarningPercent));
+  const rising =
+    now.failed >= MIN_FAILURES_FOR_TREND &&
+    (rBefore === 0 || (change !== null && change > c.settings.errorTrendWarningPercent)) &&
+    twoProportionZ(now, before) > MIN_Z_FOR_TREND;
   const show = (t: Tally, r: number | null) => `${t.failed} of ${t.total}${r === null ? '' : ` (${round(r, 1)} %)`}`;
   return {
     check,

@@ -156,7 +156,7 @@ export const healthCheckSettings = {
   }),
   errorTrendWarningPercent: setting({
     env: 'DBOPS_ERROR_TREND_WARNING_PERCENT',
-    doc: 'Rise of the failure rate of product changes or KOS calls against the previous window, in percent of the earlier rate, above which the health check warns (only from 10 failures up; 100 = the rate doubled).',
+    doc: 'Rise of the failure rate of product changes or KOS calls against the previous window, in percent of the earlier rate, above which the health check warns (100 = the rate doubled); only from 10 failures up and when the rise is beyond chance (two-proportion z-test above 3).',
     default: '100',
     schema: num(0, 100_000),
   }),
