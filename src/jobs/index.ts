@@ -1,4 +1,5 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
+import { healthCheck } from './health-check/index.js';
 import { installVerification } from './install-verification.js';
 import { securityAudit } from './security-audit/index.js';
 
@@ -8,6 +9,7 @@ import { securityAudit } from './security-audit/index.js';
  */
 export const jobs: readonly RegisteredJob[] = [
   registerJob(installVerification),
+  registerJob(healthCheck),
   registerJob(securityAudit),
 ];
 

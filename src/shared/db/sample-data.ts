@@ -74,7 +74,8 @@ export async function loadSampleData(db: Queryable, options: SampleDataOptions =
               CASE WHEN s.ok THEN NULL ELSE 'KOS timeout' END,
               $1::timestamptz + (random() * $2) * interval '1 second'
          FROM generate_series(1, $3::int) AS g
-         CROSS JOIN LATERAL (SELECT random() > 0.015 AS ok) s`,
+         -- Mentions g so it runs per row: an uncorrelated subquery runs once for the whole month.
+         CROSS JOIN LATERAL (SELECT random() > 0.015 AS ok WHERE g IS NOT NULL) s`,
       [from.toISOString(), spanSeconds, rows],
     );
     logRows += inserted.rowCount ?? 0;
@@ -105,7 +106,7 @@ export async function loadSampleData(db: Queryable, options: SampleDataOptions =
                        WHEN r < 0.995 THEN 'VALIDATED' ELSE 'REQUESTED' END AS st,
                   $1::timestamptz - ((random() ^ 2) * $2) * interval '1 day' AS req
              FROM generate_series(1, $3::int) AS g
-             CROSS JOIN LATERAL (SELECT random() AS r) x
+             CROSS JOIN LATERAL (SELECT random() AS r WHERE g IS NOT NULL) x
          ) s`,
       [now.toISOString(), spanDays, n],
     );

@@ -1,0 +1,183 @@
+import { int, num, setting, type SettingsOf } from '../../shared/settings.js';
+
+const percent = () => num(0, 100);
+
+/** The health check's thresholds: the plan's numbers (section 6.1) where it gives one, PgHero's otherwise. */
+export const healthCheckSettings = {
+  connectionsCritical: setting({
+    env: 'DBOPS_CONNECTIONS_CRITICAL',
+    doc: 'Client connections on the server above which the health check is critical (also applied to the active_connections platform metric).',
+    default: '150',
+    plan: '6.1.1',
+    schema: int(1, 100_000),
+  }),
+  connectionLimitWarningPercent: setting({
+    env: 'DBOPS_CONNECTION_LIMIT_WARNING_PERCENT',
+    doc: "Share of max_connections (less the superuser reserve), or of a role's CONNECTION LIMIT, in use above which the health check warns; at the limit it is critical.",
+    default: '90',
+    schema: percent(),
+  }),
+  idleInTransactionWarningSeconds: setting({
+    env: 'DBOPS_IDLE_IN_TRANSACTION_WARNING_SECONDS',
+    doc: 'A session idle in an open transaction (or a prepared transaction) for longer than this is a warning; the plan sets idle_in_transaction_session_timeout to 30 min.',
+    default: '1800',
+    plan: '3.1.2',
+    schema: int(0, 604_800),
+  }),
+  longQueryWarningSeconds: setting({
+    env: 'DBOPS_LONG_QUERY_WARNING_SECONDS',
+    doc: 'A statement running longer than this is a warning (PgHero uses 60 s).',
+    default: '60',
+    schema: int(0, 604_800),
+  }),
+  lockWaitWarningSeconds: setting({
+    env: 'DBOPS_LOCK_WAIT_WARNING_SECONDS',
+    doc: 'A session waiting on a lock for longer than this is a warning; the finding names the sessions blocking it.',
+    default: '30',
+    schema: int(0, 86_400),
+  }),
+  cacheHitWarningPercent: setting({
+    env: 'DBOPS_CACHE_HIT_WARNING_PERCENT',
+    doc: 'Buffer cache hit ratio below which the health check warns (target above 95 %).',
+    default: '90',
+    plan: '6.1.2',
+    schema: percent(),
+  }),
+  tpsWarningBelow: setting({
+    env: 'DBOPS_TPS_WARNING_BELOW',
+    doc: 'Transactions per second (commits and rollbacks since the previous check) below which the health check warns (target above 100). 0 turns the check off.',
+    default: '50',
+    plan: '6.1.2',
+    schema: num(0, 1_000_000),
+  }),
+  avgQueryMsCritical: setting({
+    env: 'DBOPS_AVG_QUERY_MS_CRITICAL',
+    doc: 'Average statement time (pg_stat_statements, since the previous check) above which the health check is critical (target below 100 ms).',
+    default: '500',
+    plan: '6.1.2',
+    schema: num(0, 3_600_000),
+  }),
+  deadlocksPerHourWarning: setting({
+    env: 'DBOPS_DEADLOCKS_PER_HOUR_WARNING',
+    doc: 'Deadlocks in the last hour above which the health check warns (target 0).',
+    default: '5',
+    plan: '6.1.2',
+    schema: num(0, 1_000_000),
+  }),
+  xidRemainingWarning: setting({
+    env: 'DBOPS_XID_REMAINING_WARNING',
+    doc: 'Transaction IDs left before wraparound below which the health check warns (PgHero: 1.5 billion).',
+    default: '1500000000',
+    schema: int(0, 2_147_483_647),
+  }),
+  xidRemainingCritical: setting({
+    env: 'DBOPS_XID_REMAINING_CRITICAL',
+    doc: 'Transaction IDs left before wraparound below which the health check is critical.',
+    default: '500000000',
+    schema: int(0, 2_147_483_647),
+  }),
+  sequenceWarningPercent: setting({
+    env: 'DBOPS_SEQUENCE_USED_WARNING_PERCENT',
+    doc: 'Share of a sequence’s range used above which the health check warns (PgHero: 90 %).',
+    default: '90',
+    schema: percent(),
+  }),
+  sequenceCriticalPercent: setting({
+    env: 'DBOPS_SEQUENCE_USED_CRITICAL_PERCENT',
+    doc: 'Share of a sequence’s range used above which the health check is critical.',
+    default: '98',
+    schema: percent(),
+  }),
+  replicaLagWarningSeconds: setting({
+    env: 'DBOPS_REPLICA_LAG_WARNING_SECONDS',
+    doc: 'Replica lag above which the health check warns (plan target: under 1 minute).',
+    default: '60',
+    plan: '2.2.3',
+    schema: num(0, 86_400),
+  }),
+  replicaLagCriticalSeconds: setting({
+    env: 'DBOPS_REPLICA_LAG_CRITICAL_SECONDS',
+    doc: 'Replica lag above which the health check is critical.',
+    default: '300',
+    plan: '6.1.1',
+    schema: num(0, 86_400),
+  }),
+  cpuPercentWarning: setting({ env: 'DBOPS_CPU_PERCENT_WARNING', doc: 'cpu_percent (Azure Monitor) above which the health check warns.', default: '80', plan: '6.1.1', schema: percent() }),
+  memoryPercentWarning: setting({ env: 'DBOPS_MEMORY_PERCENT_WARNING', doc: 'memory_percent (Azure Monitor) above which the health check warns.', default: '85', plan: '6.1.1', schema: percent() }),
+  storagePercentWarning: setting({ env: 'DBOPS_STORAGE_PERCENT_WARNING', doc: 'storage_percent (Azure Monitor) above which the health check warns.', default: '75', plan: '6.1.1', schema: percent() }),
+  iopsPercentWarning: setting({
+    env: 'DBOPS_IOPS_PERCENT_WARNING',
+    doc: 'disk_iops_consumed_percentage (Azure Monitor) above which the health check warns.',
+    default: '80',
+    plan: '6.1.1',
+    schema: percent(),
+  }),
+  pcSuccessWarningPercent: setting({
+    env: 'DBOPS_PC_SUCCESS_WARNING_PERCENT',
+    doc: 'Product-change success rate (completed / finished requests in the window) below which the health check warns (target above 95 %).',
+    default: '90',
+    plan: '6.1.3',
+    schema: percent(),
+  }),
+  pcSuccessCriticalPercent: setting({
+    env: 'DBOPS_PC_SUCCESS_CRITICAL_PERCENT',
+    doc: 'Product-change success rate below which the health check is critical.',
+    default: '80',
+    plan: '6.1.3',
+    schema: percent(),
+  }),
+  kosSuccessWarningPercent: setting({
+    env: 'DBOPS_KOS_SUCCESS_WARNING_PERCENT',
+    doc: 'KOS integration success rate in the window below which the health check warns (target above 98 %).',
+    default: '95',
+    plan: '6.1.3',
+    schema: percent(),
+  }),
+  kosSuccessCriticalPercent: setting({
+    env: 'DBOPS_KOS_SUCCESS_CRITICAL_PERCENT',
+    doc: 'KOS integration success rate below which the health check is critical.',
+    default: '90',
+    plan: '6.1.3',
+    schema: percent(),
+  }),
+  processingWarningSeconds: setting({
+    env: 'DBOPS_PROCESSING_WARNING_SECONDS',
+    doc: 'Average product-change processing time (processed_at − requested_at) above which the health check warns (target under 5 s).',
+    default: '10',
+    plan: '6.1.3',
+    schema: num(0, 86_400),
+  }),
+  processingCriticalSeconds: setting({
+    env: 'DBOPS_PROCESSING_CRITICAL_SECONDS',
+    doc: 'Average product-change processing time above which the health check is critical.',
+    default: '30',
+    plan: '6.1.3',
+    schema: num(0, 86_400),
+  }),
+  errorTrendWarningPercent: setting({
+    env: 'DBOPS_ERROR_TREND_WARNING_PERCENT',
+    doc: 'Rise of the failure rate of product changes or KOS calls against the previous window, in percent of the earlier rate, above which the health check warns (100 = the rate doubled); only from 10 failures up and when the rise is beyond chance (two-proportion z-test above 3).',
+    default: '100',
+    schema: num(0, 100_000),
+  }),
+  circuitOpenWarningSeconds: setting({
+    env: 'DBOPS_CIRCUIT_OPEN_WARNING_SECONDS',
+    doc: 'A circuit breaker OPEN for longer than this is a warning (it should half-open and retry well before).',
+    default: '300',
+    schema: int(0, 604_800),
+  }),
+  checkTimeoutMs: setting({
+    env: 'DBOPS_HEALTH_CHECK_TIMEOUT_MS',
+    doc: 'statement_timeout for each of the health check’s queries, and the time allowed for the Azure Monitor call; a check that exceeds it becomes a finding and the others still run.',
+    default: '5000',
+    schema: int(100, 600_000),
+  }),
+  snapshotRetentionDays: setting({
+    env: 'DBOPS_HEALTH_SNAPSHOT_RETENTION_DAYS',
+    doc: 'Days of ops.health_snapshot rows kept; the daily run deletes older ones.',
+    default: '90',
+    schema: int(1, 3650),
+  }),
+};
+
+export type HealthCheckSettings = SettingsOf<typeof healthCheckSettings>;
