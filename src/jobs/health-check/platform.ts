@@ -1,4 +1,6 @@
+import { getAzure } from '../../shared/azure/index.js';
 import type { Finding, JobServices } from '../../shared/job.js';
+import { azurePlatformMetrics } from './azure-platform.js';
 import { round, whenAbove, type CheckResult, type HealthCheck } from './check.js';
 import type { HealthCheckSettings } from './settings.js';
 
@@ -24,7 +26,9 @@ export type PlatformMetric = (typeof PLATFORM_METRICS)[number];
 
 export function platformMetricsFrom(services: JobServices): PlatformMetricsSource | undefined {
   const candidate = services['platformMetrics'] as Partial<PlatformMetricsSource> | undefined;
-  return candidate && typeof candidate.latest === 'function' ? (candidate as PlatformMetricsSource) : undefined;
+  if (candidate && typeof candidate.latest === 'function') return candidate as PlatformMetricsSource;
+  const { azure } = getAzure(services, 'metrics');
+  return azure ? azurePlatformMetrics(azure) : undefined;
 }
 
 interface Rule {

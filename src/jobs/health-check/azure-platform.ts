@@ -1,0 +1,36 @@
+import type { AzureServices } from '../../shared/azure/index.js';
+import type { PlatformMetricsSource } from './platform.js';
+
+const REPLICA_METRIC = 'physical_replication_delay_in_seconds';
+
+const resourceId = (s: AzureServices['settings'], name: string) =>
+  `/subscriptions/${s.subscriptionId}/resourceGroups/${s.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`;
+
+/**
+ * Azure Monitor through the client layer: the server metrics from the primary, and the
+ * replica's own delay metric (Azure publishes physical_replication_delay_in_seconds on the
+ * replica). The replica lives in another region; if its metrics cannot be read through the
+ * configured regional endpoint, its value is reported as missing rather than failing the rest.
+ */
+export function azurePlatformMetrics(azure: AzureServices): PlatformMetricsSource {
+  return {
+    async latest(names) {
+      const primaryNames = names.filter((n) => n !== REPLICA_METRIC);
+      const out: Record<string, number | null> = Object.fromEntries(names.map((n) => [n, null]));
+      const primary = await azure.metrics.query({ metrics: primaryNames, minutes: 30, intervalMinutes: 5, aggregations: ['Average', 'Maximum'] });
+      for (const n of primaryNames) out[n] = primary[n]?.latest ?? null;
+      const replica = azure.settings.replicaName;
+      if (names.includes(REPLICA_METRIC) && replica) {
+        try {
+          const series = await azure.metrics.query({ metrics: [REPLICA_METRIC], resourceId: resourceId(azure.settings, replica), minutes: 30, aggregations: ['Maximum'] });
+          out[REPLICA_METRIC] = series[REPLICA_METRIC]?.latest ?? null;
+        } catch {
+          out[REPLICA_METRIC] = null;
+        }
+      } else if (names.includes(REPLICA_METRIC)) {
+        delete out[REPLICA_METRIC];
+      }
+      return out;
+    },
+  };
+}
