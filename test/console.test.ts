@@ -29,13 +29,15 @@ async function seed(db: TestDatabase) {
       summary: i === 0 ? 'cache hit below threshold' : 'all checks ok',
       findings: i === 0 ? [{ check: 'cache.hit-ratio', severity: 'warning', message: 'buffer cache hit 88 %', value: 88, threshold: 90, unit: '%', target: 'product_change_db' }] : [],
       actions: [],
-      data: { metrics: { 'connections.total': 20 + (i % 7), 'cache.hitPercent': i === 0 ? 88 : 97 + (i % 3) * 0.5, tps: 120 + i } },
+      data: {},
       timings: { finishedAt: at.toISOString() },
     };
     await db.pool.query(
       `INSERT INTO ops.job_run (job, trigger, status, summary, report, started_at, finished_at, duration_ms) VALUES ('health-check', 'timer', $1, $2, $3, $4, $4, 80)`,
       [report.status, report.summary, report, at],
     );
+    const metrics = { 'connections.total': 20 + (i % 7), 'cache-hit.percent': i === 0 ? 88 : 97 + (i % 3) * 0.5, 'tps.value': 120 + i, 'business.pc-success.percent': 95 };
+    await db.pool.query(`INSERT INTO ops.health_snapshot (taken_at, mode, status, metrics) VALUES ($1, 'probe', $2, $3)`, [at, report.status, metrics]);
   }
   await db.pool.query(
     `INSERT INTO ops.alert_state (job, check_name, target, severity, finding, first_seen_at, last_seen_at)

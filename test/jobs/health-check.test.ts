@@ -224,7 +224,7 @@ describe('health-check (database side)', () => {
     expect(JSON.stringify(report)).not.toContain(password);
   });
 
-  it('probe: quiet when nothing changed, then only the change, then what was resolved', async () => {
+  it('probe: summary says only what changed; a persisting problem stays in the findings (one open alert), then resolves', async () => {
     await run(); // the full check sets the baseline
     const same = await run({}, { mode: 'probe' });
     expect(same.findings).toEqual([]);
@@ -239,7 +239,9 @@ describe('health-check (database side)', () => {
     expect(changed.summary).toMatch(/^1 change since the previous check \(now critical\) — new: sequence public.probe_seq/);
 
     const persists = await run({}, { mode: 'probe' });
-    expect(persists.findings).toEqual([]);
+    // Still reported, so the notifier keeps one open alert instead of sending a false recovery.
+    expect(persists.findings).toEqual([expect.objectContaining({ check: 'sequences.near-max', target: 'public.probe_seq', severity: 'critical' })]);
+    expect(persists.data['changed']).toBe(false);
     expect(persists.status).toBe('critical'); // still the probe's exit code
     expect(persists.summary).toBe('No change since the previous check: 1 known problem persists (critical).');
 

@@ -190,12 +190,16 @@ export const healthCheck = defineJob({
     if (p.mode === 'daily') {
       return { status, summary: summarize.daily(run.findings, run.metrics, p.windowHours), findings: run.findings, steps: run.steps, data };
     }
-    // A probe is quiet unless something changed: its findings are the changes; its status is still the current one.
+    // A probe's summary says only what changed. Its findings are every current problem plus what
+    // was resolved: the notifier de-duplicates, so a persisting problem stays one open alert (no
+    // false recovery, no repeat) and the timer stays quiet unless something changes.
     const changes = diffProblems(run.findings, run.previous);
+    const changedKeys = new Set(changes.changed.map((f) => `${f.check}\u0000${f.target ?? ''}`));
+    const current = run.findings.filter((f) => f.severity !== 'info' && !changedKeys.has(`${f.check}\u0000${f.target ?? ''}`));
     return {
       status,
       summary: summarize.probe(status, changes, run.previous !== undefined),
-      findings: [...changes.changed, ...changes.resolved],
+      findings: [...changes.changed, ...current, ...changes.resolved],
       steps: run.steps,
       data: { ...data, changed: changes.changed.length + changes.resolved.length > 0, changes: { new: changes.changed.length, resolved: changes.resolved.length, persisting: changes.persisting } },
     };

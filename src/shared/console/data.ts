@@ -49,12 +49,14 @@ export interface Rate {
 /** The metrics charted from health-check snapshots, with the plan's thresholds. */
 export const CHARTED_METRICS: ReadonlyArray<{ key: string; label: string; unit: string; threshold: number | null }> = [
   { key: 'connections.total', label: 'Connections', unit: '', threshold: 150 },
-  { key: 'cache.hitPercent', label: 'Buffer cache hit', unit: '%', threshold: 90 },
-  { key: 'tps', label: 'Transactions / s', unit: '', threshold: 50 },
-  { key: 'statements.avgMs', label: 'Average statement time', unit: ' ms', threshold: 500 },
-  { key: 'business.productChangeSuccessPercent', label: 'Product-change success', unit: '%', threshold: 90 },
-  { key: 'business.kosSuccessPercent', label: 'KOS integration success', unit: '%', threshold: 95 },
-  { key: 'replication.lagSeconds', label: 'Replica lag', unit: ' s', threshold: 300 },
+  { key: 'cache-hit.percent', label: 'Buffer cache hit', unit: '%', threshold: 90 },
+  { key: 'tps.value', label: 'Transactions / s', unit: '', threshold: 50 },
+  { key: 'avg-query-time.ms', label: 'Average statement time', unit: ' ms', threshold: 500 },
+  { key: 'business.pc-success.percent', label: 'Product-change success', unit: '%', threshold: 90 },
+  { key: 'business.kos-success.percent', label: 'KOS integration success', unit: '%', threshold: 95 },
+  { key: 'replica.lag-seconds', label: 'Replica lag', unit: ' s', threshold: 300 },
+  { key: 'platform.cpu_percent', label: 'CPU (Azure Monitor)', unit: '%', threshold: 80 },
+  { key: 'platform.storage_percent', label: 'Storage (Azure Monitor)', unit: '%', threshold: 75 },
 ];
 
 interface RunRow {
@@ -188,18 +190,21 @@ export async function loadConsoleData(
   };
 }
 
-/** Metric values per health-check run over the last week (report.data.metrics). */
+/** Metric values per health snapshot (every probe and daily run) over the last week. */
 async function loadSeries(db: Queryable, now: Date): Promise<MetricSeries[]> {
   const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
   const dayAgo = new Date(now.getTime() - 86_400_000);
-  const { rows } = await db.query<{ started_at: Date; metrics: Record<string, unknown> | null }>(
-    `SELECT started_at, report -> 'data' -> 'metrics' AS metrics FROM ops.job_run
-      WHERE job = 'health-check' AND started_at >= $1 AND report IS NOT NULL ORDER BY started_at`,
+  const fromSnapshots = await tableExists(db, 'ops.health_snapshot');
+  const { rows } = await db.query<{ at: Date; metrics: Record<string, unknown> | null }>(
+    fromSnapshots
+      ? `SELECT taken_at AS at, metrics FROM ops.health_snapshot WHERE taken_at >= $1 ORDER BY taken_at`
+      : `SELECT started_at AS at, report -> 'data' -> 'metrics' AS metrics FROM ops.job_run
+          WHERE job = 'health-check' AND started_at >= $1 AND report IS NOT NULL ORDER BY started_at`,
     [weekAgo],
   );
   return CHARTED_METRICS.map((m) => {
     const week = rows
-      .map((r) => ({ t: r.started_at, v: r.metrics?.[m.key] }))
+      .map((r) => ({ t: r.at, v: r.metrics?.[m.key] }))
       .filter((p): p is Point => typeof p.v === 'number' && Number.isFinite(p.v));
     return { ...m, week, day: week.filter((p) => p.t >= dayAgo) };
   }).filter((s) => s.week.length > 0);
