@@ -31,7 +31,7 @@ export const statsRefresh = defineJob({
     {
       setting: 'DBOPS_SCHEDULE_STATS_REFRESH',
       default: '0 30 18 * * *',
-      description: 'daily at 03:30 KST (18:30 UTC), off-peak, after the 02:00–04:00 KST backup window has started its snapshot',
+      description: 'daily at 03:30 KST (18:30 UTC), off-peak',
     },
   ],
   params,
