@@ -2,6 +2,7 @@ import { registerJob, type RegisteredJob } from '../shared/job.js';
 import { healthCheck } from './health-check/index.js';
 import { installVerification } from './install-verification.js';
 import { securityAudit } from './security-audit/index.js';
+import { statsRefresh } from './stats-refresh/index.js';
 
 /**
  * Every job dbops knows, in the order the demo runs them. Adding a job: write src/jobs/<name>.ts
@@ -11,6 +12,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(installVerification),
   registerJob(healthCheck),
   registerJob(securityAudit),
+  registerJob(statsRefresh),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {
