@@ -67,10 +67,16 @@ describe('HTTP functions (test mode)', () => {
 });
 
 describe('function registration', () => {
-  it('registers with valid schedules and fails fast, naming the setting, on a wrong one', () => {
-    expect(registerFunctions({})).toContain('maintenance');
-    const withTimer = registerFunctions({});
-    expect(withTimer).toContain('health');
+  it('registers a timer per schedule and fails fast, naming the setting, on a wrong one', async () => {
+    const { jobs } = await import('../src/jobs/index.js');
+    const names = registerFunctions({});
+    const schedules = jobs.flatMap((j) => j.schedules.map((s) => ({ job: j.name, setting: s.setting })));
+    expect(schedules.length).toBeGreaterThan(3);
+    expect(names.filter((n) => n.startsWith('timer-'))).toHaveLength(schedules.length);
+    expect(names).toEqual(expect.arrayContaining(['maintenance', 'health', 'console', 'alertsResourceHealth', 'failoverEvents', 'keyVaultEvents']));
+    for (const { setting } of schedules) {
+      expect(() => registerFunctions({ [setting]: '*/5 * * * *' })).toThrow(new RegExp(`${setting}.*six`));
+    }
   });
 
   it('rejects a five-field cron with a message that says how to fix it', async () => {
