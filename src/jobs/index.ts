@@ -1,11 +1,15 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
 import { installVerification } from './install-verification.js';
+import { partitionMaintenance } from './partition-maintenance/index.js';
 
 /**
  * Every job dbops knows, in the order the demo runs them. Adding a job: write src/jobs/<name>.ts
  * with defineJob, then add one line here; the CLI, timers, HTTP API and docs pick it up.
  */
-export const jobs: readonly RegisteredJob[] = [registerJob(installVerification)];
+export const jobs: readonly RegisteredJob[] = [
+  registerJob(installVerification),
+  registerJob(partitionMaintenance),
+];
 
 export function findJob(name: string): RegisteredJob | undefined {
   return jobs.find((j) => j.name === name);
