@@ -35,6 +35,7 @@ function startInserters(db: TestDatabase, clients: number) {
   let stopping = false;
   const loops = Array.from({ length: clients }, async (_, i) => {
     const c = new pg.Client({ connectionString: db.url, application_name: `pc-app-${i}` });
+    c.on('error', () => undefined);
     await c.connect();
     try {
       while (!stopping) {
@@ -130,6 +131,155 @@ describe('partition-maintenance on 15 months of data', () => {
     expect(report.actions).toEqual([]);
     expect(await names(db)).toEqual(before);
     expect(report.summary).toMatch(/nothing to change; 5 month\(s\) ahead/);
+  });
+});
+
+describe('partition-maintenance resumes interrupted work', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await freshDatabase();
+  });
+  afterAll(() => db.drop());
+  const quick = { DBOPS_PARTITION_LOCK_TIMEOUT_MS: '200', DBOPS_PARTITION_DDL_RETRIES: '1', DBOPS_PARTITION_BLOCKER_WAIT_SECONDS: '0' };
+
+  it('finishes a partition detached but not dropped by an interrupted run', async () => {
+    // A report view on the oldest partition lets the detach through but makes the drop fail: the
+    // run ends between the two, in the state a crash there would leave.
+    await db.pool.query(`CREATE VIEW public.old_report AS SELECT count(*) AS n FROM product_change.${monthName(-14)}`);
+    const first = await run(db, quick);
+    expect(first.status).toBe('critical');
+    const detach = first.actions.find((a) => a.statement?.endsWith(`"${monthName(-14)}" CONCURRENTLY`));
+    expect(detach?.status).toBe('done');
+    const drop = first.actions.find((a) => a.statement === `DROP TABLE "product_change"."${monthName(-14)}"`);
+    expect(drop?.status).toBe('failed');
+    expect(drop?.error).toMatch(/other objects depend on it/);
+    expect(await names(db)).not.toContain(monthName(-14));
+    const open = await db.pool.query(`SELECT state, error FROM ops.partition_operation WHERE partition_name = $1 AND finished_at IS NULL`, [monthName(-14)]);
+    expect(open.rows).toEqual([{ state: 'detached', error: expect.stringMatching(/next run/) }]);
+    await db.pool.query('DROP VIEW public.old_report');
+
+    const second = await run(db, quick);
+    expect(second.status, JSON.stringify(second.findings)).toBe('ok');
+    expect(second.findings).toContainEqual(expect.objectContaining({ check: 'partition.resumed' }));
+    expect(second.actions[0]).toMatchObject({ statement: `DROP TABLE "product_change"."${monthName(-14)}"`, status: 'done' });
+    const exists = await db.pool.query(`SELECT to_regclass($1) AS r`, [`product_change.${monthName(-14)}`]);
+    expect(exists.rows[0].r).toBeNull();
+    expect(await names(db)).not.toContain(monthName(-13));
+    const left = await db.pool.query(`SELECT count(*)::int AS n FROM ops.partition_operation WHERE finished_at IS NULL`);
+    expect(left.rows[0].n).toBe(0);
+  });
+
+  it('reports a reader that blocks the detach, by name, and keeps the partition', async () => {
+    await db.pool.query(`CREATE TABLE product_change.${monthName(-13)} PARTITION OF ${LOG} FOR VALUES FROM ('${monthStart(now, -13).toISOString()}') TO ('${monthStart(now, -12).toISOString()}')`);
+    const reader = new pg.Client({ connectionString: db.url, application_name: 'report-reader' });
+    reader.on('error', () => undefined);
+    await reader.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query(`SELECT count(*) FROM product_change.${monthName(-13)}`);
+      const report = await run(db, quick);
+      expect(report.status).toBe('critical');
+      const detach = report.actions.find((a) => a.statement?.endsWith('CONCURRENTLY'));
+      expect(detach?.status).toBe('failed');
+      expect(detach?.error).toMatch(/gave up after 2 attempt\(s\) of 200 ms lock_timeout; blocked by pid \d+ \(report-reader, idle in transaction/);
+    } finally {
+      await reader.query('ROLLBACK');
+      await reader.end();
+    }
+    const report = await run(db, quick);
+    expect(report.status).toBe('ok');
+    expect(await names(db)).not.toContain(monthName(-13));
+  });
+
+  it('finishes a detach left pending with FINALIZE', async () => {
+    // Make an expired partition again, then interrupt a DETACH ... CONCURRENTLY in its second phase.
+    const m = monthStart(now, -13);
+    const name = `pc_kos_integration_log_p${m.getUTCFullYear()}_${String(m.getUTCMonth() + 1).padStart(2, '0')}`;
+    await db.pool.query(`CREATE TABLE product_change.${name} PARTITION OF ${LOG} FOR VALUES FROM ('${m.toISOString()}') TO ('${monthStart(now, -12).toISOString()}')`);
+    const holder = new pg.Client({ connectionString: db.url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await holder.query(`SELECT count(*) FROM ${LOG}`);
+    const detacher = new pg.Client({ connectionString: db.url });
+    await detacher.connect();
+    await detacher.query(`SET lock_timeout = 300`);
+    await expect(detacher.query(`ALTER TABLE ${LOG} DETACH PARTITION product_change.${name} CONCURRENTLY`)).rejects.toThrow(/lock timeout/);
+    await detacher.end();
+    await holder.query('COMMIT');
+    await holder.end();
+    const pending = (await listPartitions(db.pool, 'product_change', 'pc_kos_integration_log')).find((p) => p.name === name);
+    expect(pending?.detachPending).toBe(true);
+
+    const report = await run(db, quick);
+    expect(report.status, JSON.stringify(report.findings)).toBe('ok');
+    expect(report.actions.map((a) => a.statement)).toEqual([
+      `ALTER TABLE "product_change"."pc_kos_integration_log" DETACH PARTITION "product_change"."${name}" FINALIZE`,
+      `DROP TABLE "product_change"."${name}"`,
+    ]);
+    expect(await names(db)).not.toContain(name);
+  });
+});
+
+describe('partition-maintenance behind a session holding a conflicting lock', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'dbops_parts' });
+  });
+  afterAll(() => db.drop());
+  const env = { DBOPS_PARTITION_LOCK_TIMEOUT_MS: '300', DBOPS_PARTITION_BLOCKER_WAIT_SECONDS: '0', DBOPS_PARTITION_PREMAKE_MONTHS: '4' };
+
+  async function holdLock() {
+    const c = new pg.Client({ connectionString: db.url, application_name: 'manual-vacuum' });
+    c.on('error', () => undefined);
+    await c.connect();
+    await c.query('BEGIN');
+    // SHARE UPDATE EXCLUSIVE: what a manual VACUUM/ANALYZE holds. It blocks ATTACH, not inserts.
+    await c.query(`LOCK TABLE ${LOG} IN SHARE UPDATE EXCLUSIVE MODE`);
+    const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return { pid: rows[0]!.pid, release: async () => (await c.query('COMMIT'), await c.end()) };
+  }
+
+  it('gives up within its bound and names the blocking session', async () => {
+    const lock = await holdLock();
+    const inserters = startInserters(db, 3);
+    try {
+      const t = performance.now();
+      const report = await run(db, { ...env, DBOPS_PARTITION_DDL_RETRIES: '2' });
+      const elapsed = performance.now() - t;
+      expect(report.status).toBe('critical');
+      const attach = report.actions.find((a) => a.statement?.includes('ATTACH PARTITION'));
+      expect(attach?.status).toBe('failed');
+      expect(attach?.details).toMatchObject({ attempts: 3 });
+      const blocked = report.findings.find((f) => f.check === 'partition.blocked');
+      expect(blocked?.message).toContain(`pid ${lock.pid} (manual-vacuum, idle in transaction`);
+      expect(blocked?.remedy).toContain(`pg_terminate_backend(${lock.pid})`);
+      // 3 attempts of 300 ms plus back-off: seconds, not minutes (a generous bound).
+      expect(elapsed).toBeLessThan(20_000);
+    } finally {
+      await lock.release();
+    }
+    const load = await inserters.stop();
+    expect(load.failures).toEqual([]);
+    expect(load.maxMs).toBeLessThan(300 + 3000);
+  });
+
+  it('retries until the lock is released, then completes, while inserts go on', async () => {
+    const lock = await holdLock();
+    const inserters = startInserters(db, 3);
+    const released = new Promise((r) => setTimeout(r, 1200)).then(() => lock.release());
+    const report = await run(db, { ...env, DBOPS_PARTITION_DDL_RETRIES: '10' });
+    await released;
+    const load = await inserters.stop();
+    expect(report.status, JSON.stringify(report.findings)).toBe('ok');
+    const attach = report.actions.find((a) => a.statement?.includes('ATTACH PARTITION'));
+    expect(attach?.status).toBe('done');
+    expect((attach?.details as { attempts: number }).attempts).toBeGreaterThan(1);
+    expect(JSON.stringify(attach?.details)).toContain(String(lock.pid));
+    expect((report.data as { lockWaitMs: number }).lockWaitMs).toBeGreaterThan(0);
+    expect(await names(db)).toContain(monthName(4));
+    expect(load.failures).toEqual([]);
+    expect(load.maxMs).toBeLessThan(300 + 3000);
   });
 });
 
