@@ -286,3 +286,66 @@ describe('partition-maintenance behind a session holding a conflicting lock', ()
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('partition-maintenance with a default partition and an unpartitioned table', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'dbops_parts' });
+  });
+  afterAll(() => db.drop());
+
+  it('reports rows in a default partition and moves them into proper partitions when asked', async () => {
+    await db.pool.query(`CREATE TABLE product_change.pc_kos_integration_log_default PARTITION OF ${LOG} DEFAULT`);
+    // Rows six months ahead (no partition there yet) land in the default partition.
+    const far = monthStart(now, 6);
+    await db.pool.query(
+      `INSERT INTO ${LOG} (request_id, integration_type, is_success, created_at)
+       SELECT 'FUTURE-' || g, 'PRODUCT_INFO', true, $1::timestamptz + g * interval '1 minute' FROM generate_series(1, 25) g`,
+      [far],
+    );
+    const env = { DBOPS_PARTITION_BATCH_ROWS: '10', DBOPS_PARTITION_BATCH_PAUSE_MS: '0' };
+    const seen = await run(db, env);
+    expect(seen.status).toBe('warning');
+    expect(seen.findings).toContainEqual(expect.objectContaining({ check: 'partition.default', value: 25, target: 'product_change.pc_kos_integration_log_default' }));
+
+    const planned = await run(db, env, { moveDefault: 'true' }, true);
+    expect(planned.actions.map((a) => a.description)).toEqual([
+      expect.stringMatching(/^create pc_kos_integration_log_p\d{4}_\d\d standalone/),
+      expect.stringMatching(/^move 25 row\(s\) from pc_kos_integration_log_default/),
+      'move the last rows and attach ' + monthName(6) + ' in one transaction',
+      `drop the bound CHECK on ${monthName(6)}`,
+    ]);
+
+    const moved = await run(db, env, { moveDefault: 'true' });
+    expect(moved.actions.every((a) => a.status === 'done'), JSON.stringify(moved.actions)).toBe(true);
+    expect((moved.data as { tables: Array<{ defaultPartition: { moved: number } }> }).tables[0]!.defaultPartition.moved).toBe(25);
+    expect(await names(db)).toContain(monthName(6));
+    const inDefault = await db.pool.query(`SELECT count(*)::int AS n FROM product_change.pc_kos_integration_log_default`);
+    expect(inDefault.rows[0].n).toBe(0);
+    const inPartition = await db.pool.query(`SELECT count(*)::int AS n FROM product_change.${monthName(6)}`);
+    expect(inPartition.rows[0].n).toBe(25);
+  });
+
+  it('trims an unpartitioned table by batched DELETE and says how to convert it', async () => {
+    await db.pool.query(`CREATE TABLE product_change.api_audit (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, created_at timestamptz NOT NULL)`);
+    await db.pool.query(
+      `INSERT INTO product_change.api_audit (created_at) SELECT $1::timestamptz - g * interval '1 day' FROM generate_series(0, 599) g`,
+      [now],
+    );
+    const cutoff = monthStart(now, -12);
+    const old = Number((await db.pool.query(`SELECT count(*) AS n FROM product_change.api_audit WHERE created_at < $1`, [cutoff])).rows[0].n);
+    const env = { DBOPS_PARTITION_TABLES: 'product_change.api_audit:created_at:month:12', DBOPS_PARTITION_BATCH_ROWS: '50', DBOPS_PARTITION_BATCH_PAUSE_MS: '0' };
+    const report = await run(db, env, { table: 'product_change.api_audit' });
+    expect(report.findings).toContainEqual(expect.objectContaining({ check: 'partition.slow-path', value: old, remedy: expect.stringMatching(/convert product_change.api_audit to a table partitioned by RANGE \(created_at\)/) }));
+    expect(report.summary).toBe(`product_change.api_audit: unpartitioned, deleted ${old} old row(s) (slow path).`);
+    const left = await db.pool.query(`SELECT count(*)::int AS n, min(created_at) AS oldest FROM product_change.api_audit`);
+    expect(left.rows[0].n).toBe(600 - old);
+    expect(left.rows[0].oldest.getTime()).toBeGreaterThanOrEqual(cutoff.getTime());
+  });
+
+  it('rejects a malformed table list with the format to use', async () => {
+    const report = await run(db, { DBOPS_PARTITION_TABLES: 'product_change.api_audit:created_at:week:12' });
+    expect(report.status).toBe('failed');
+    expect(report.summary).toMatch(/interval "week" is not one of month, day; write each entry as schema.table:key_column:month\|day:retention\[:premake\]/);
+  });
+});
