@@ -188,12 +188,13 @@ export async function runDdl(
           async (n) => {
             attempts = n;
             const t = performance.now();
-            let done = false;
+            // While the statement waits, note who it waits behind (a fast statement never gets looked at).
+            const done = new AbortController();
             const watcher = (async () => {
-              await sleep(Math.min(200, policy.lockTimeoutMs / 2));
-              while (!done) {
+              await sleep(Math.min(200, policy.lockTimeoutMs / 2), done.signal);
+              while (!done.signal.aborted) {
                 mergeBlockers(blockers, await blockersOf(ctx.db, pid).catch(() => []));
-                await sleep(250);
+                await sleep(250, done.signal);
               }
             })();
             try {
@@ -202,7 +203,7 @@ export async function runDdl(
               if (isLockTimeout(err)) lockWaitMs += performance.now() - t;
               throw err;
             } finally {
-              done = true;
+              done.abort();
               await watcher;
             }
           },
