@@ -134,6 +134,36 @@ describe('partition-maintenance on 15 months of data', () => {
   });
 });
 
+describe('partition-maintenance in premake mode (the daily check)', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'dbops_parts' });
+    await loadSampleData(db.pool, { months: 15, logsPerMonth: 50, changeRequests: 10 });
+  });
+  afterAll(() => db.drop());
+
+  it('creates missing future partitions, drops nothing, and warns when too few lie ahead', async () => {
+    // Data stopped arriving and the next months were never made: only the current month is left.
+    for (const offset of [1, 2, 3]) await db.pool.query(`DROP TABLE product_change.${monthName(offset)}`);
+    const before = await names(db);
+    const dry = await run(db, {}, { mode: 'premake' }, true);
+    expect(dry.findings).toEqual([]);
+    expect(dry.actions.filter((a) => a.statement?.includes('ATTACH PARTITION')).map((a) => a.description)).toEqual([1, 2, 3].map((o) => `attach ${monthName(o)} for ${monthStart(now, o).toISOString().slice(0, 7)}`));
+
+    const report = await run(db, {}, { mode: 'premake' });
+    expect(report.status).toBe('ok');
+    const after = await names(db);
+    expect(after).toEqual([...before, monthName(1), monthName(2), monthName(3)]);
+    expect(after).toContain(monthName(-14));
+
+    // With premake below the warning floor the job still says so.
+    await db.pool.query(`DROP TABLE product_change.${monthName(3)}, product_change.${monthName(2)}`);
+    const short = await run(db, { DBOPS_PARTITION_PREMAKE_MONTHS: '1' }, { mode: 'premake' });
+    expect(short.findings).toContainEqual(expect.objectContaining({ check: 'partition.future-short', value: 1, threshold: 2 }));
+    expect(short.status).toBe('warning');
+  });
+});
+
 describe('partition-maintenance resumes interrupted work', () => {
   let db: TestDatabase;
   beforeAll(async () => {
