@@ -1,6 +1,7 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
 import { healthCheck } from './health-check/index.js';
 import { installVerification } from './install-verification.js';
+import { partitionMaintenance } from './partition-maintenance/index.js';
 import { securityAudit } from './security-audit/index.js';
 import { statsRefresh } from './stats-refresh/index.js';
 
@@ -13,6 +14,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(healthCheck),
   registerJob(securityAudit),
   registerJob(statsRefresh),
+  registerJob(partitionMaintenance),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {

@@ -1,0 +1,173 @@
+/**
+ * partition-maintenance against the naive way to apply the same 12-month retention: a batched
+ * DELETE ... WHERE created_at < cutoff followed by VACUUM. Same data for both (one loaded
+ * database cloned twice), with the service's insert workload running throughout, measured idle,
+ * during the job and during the DELETE path.
+ *
+ *   npm run bench -- partitions [--json] [--rows-per-month 80000]
+ */
+import pg from 'pg';
+import { partitionMaintenance } from '../src/jobs/partition-maintenance/index.js';
+import { readCoreSettings } from '../src/shared/config.js';
+import { ident } from '../src/shared/db/sql.js';
+import { monthStart } from '../src/shared/db/partitions.js';
+import { loadSampleData } from '../src/shared/db/sample-data.js';
+import { registerJob } from '../src/shared/job.js';
+import { createLogger } from '../src/shared/log.js';
+import { runJob } from '../src/shared/runner/run-job.js';
+import { benchDatabase, note, percentile, type BenchResult } from './support.js';
+
+const LOG = 'product_change.pc_kos_integration_log';
+const MONTHS = 15;
+const INSERTERS = 4;
+const DELETE_BATCH = 5000;
+
+interface Sample {
+  start: number;
+  ms: number;
+}
+
+/** The service's traffic: a few clients inserting integration-log rows, each insert timed. */
+function startWorkload(url: string) {
+  const samples: Sample[] = [];
+  const failures: string[] = [];
+  let stopping = false;
+  const loops = Array.from({ length: INSERTERS }, async (_, i) => {
+    const c = new pg.Client({ connectionString: url, application_name: `pc-app-${i}` });
+    c.on('error', () => undefined);
+    await c.connect();
+    while (!stopping) {
+      const start = performance.now();
+      try {
+        await c.query(`INSERT INTO ${LOG} (request_id, integration_type, is_success, response_time_ms, request_data) VALUES ($1, 'PRODUCT_CHANGE', true, 120, '{"lineNumber":"010-0000-0000"}')`, [`BENCH-${i}`]);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+      samples.push({ start, ms: performance.now() - start });
+      // About 100 inserts a second across the clients, the plan's transaction rate.
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await c.end();
+  });
+  return {
+    between: (from: number, to: number) => samples.filter((s) => s.start >= from && s.start <= to).map((s) => s.ms),
+    failures,
+    async stop() {
+      stopping = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+
+export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
+  const flag = args.indexOf('--rows-per-month');
+  const perMonth = flag >= 0 ? Number(args[flag + 1]) : 80_000;
+  const bench = await benchDatabase({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min' });
+  try {
+    note(`loading ${MONTHS} months × ${perMonth} integration-log rows…`);
+    const t0 = performance.now();
+    const loaded = await loadSampleData(bench.pool, { months: MONTHS, logsPerMonth: perMonth, changeRequests: 1000 });
+    note(`loaded ${loaded.logRows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s; cloning the database for each path…`);
+    await bench.pool.query('CHECKPOINT');
+    await bench.pool.end();
+    const admin = new pg.Client({ connectionString: bench.server.url() });
+    await admin.connect();
+    for (const clone of ['pm_job', 'pm_delete']) await admin.query(`CREATE DATABASE ${ident(clone)} TEMPLATE product_change_db`);
+    await admin.end();
+    const jobUrl = bench.server.url('pm_job');
+    const deleteUrl = bench.server.url('pm_delete');
+    const cutoff = monthStart(new Date(), -12);
+
+    // Idle: the same workload with nothing else running.
+    const idle = startWorkload(jobUrl);
+    await sleep(500);
+    const idleFrom = performance.now();
+    await sleep(4000);
+    const idleMs = idle.between(idleFrom, performance.now());
+    await idle.stop();
+
+    // This job.
+    const jobLoad = startWorkload(jobUrl);
+    await sleep(500);
+    const env = { DATABASE_URL: jobUrl, DBOPS_ENVIRONMENT: 'bench' };
+    const jobStart = performance.now();
+    const report = await runJob(
+      registerJob(partitionMaintenance),
+      {},
+      { target: { kind: 'url', url: jobUrl }, settings: readCoreSettings(env), env, log: createLogger({ level: 'warn' }), services: {}, afterRun: [] },
+      { trigger: 'cli' },
+    );
+    const jobEnd = performance.now();
+    await sleep(300);
+    const jobInserts = jobLoad.between(jobStart, jobEnd);
+    await jobLoad.stop();
+    if (report.status !== 'ok') throw new Error(`the job did not finish cleanly: ${report.status}: ${report.summary}`);
+    const dropped = (report.data as { tables: Array<{ dropped: Array<{ estimatedRows?: number }> }> }).tables[0]!.dropped;
+    const jobRemoved = dropped.reduce((n, d) => n + (d.estimatedRows ?? 0), 0);
+
+    // The naive path on the clone.
+    const del = new pg.Client({ connectionString: deleteUrl, options: '-c TimeZone=UTC' });
+    await del.connect();
+    const deleteLoad = startWorkload(deleteUrl);
+    await sleep(500);
+    const deleteStart = performance.now();
+    let deleted = 0;
+    for (;;) {
+      const r = await del.query(
+        `DELETE FROM ${LOG} WHERE (id, created_at) IN (SELECT id, created_at FROM ${LOG} WHERE created_at < $1 LIMIT ${DELETE_BATCH})`,
+        [cutoff],
+      );
+      deleted += r.rowCount ?? 0;
+      if ((r.rowCount ?? 0) < DELETE_BATCH) break;
+    }
+    const deleteOnlyMs = performance.now() - deleteStart;
+    await del.query(`VACUUM ${LOG}`);
+    const deleteEnd = performance.now();
+    await sleep(300);
+    const deleteInserts = deleteLoad.between(deleteStart, deleteEnd);
+    await deleteLoad.stop();
+    await del.end();
+
+    const jobWall = jobEnd - jobStart;
+    const deleteWall = deleteEnd - deleteStart;
+    const ratio = deleteWall / jobWall;
+    const p = (xs: number[], q: number) => percentile(xs, q);
+    const idleP99 = p(idleMs, 99);
+    const jobP99 = p(jobInserts, 99);
+    const failures = idle.failures.length + jobLoad.failures.length + deleteLoad.failures.length;
+    const goalMet = ratio >= 50 && jobP99 <= 2 * idleP99 && failures === 0;
+    return {
+      name: 'partitions',
+      title: `Retention on ${loaded.logRows.toLocaleString('en-US')} rows in ${MONTHS} monthly partitions: partition-maintenance vs batched DELETE + VACUUM`,
+      table: [
+        ['rows removed (job: planner estimate / DELETE)', `${jobRemoved}`, `${deleted}`],
+        ['partition-maintenance wall time', fmt(jobWall)],
+        ['batched DELETE + VACUUM wall time', fmt(deleteWall), `(DELETE ${fmt(deleteOnlyMs)}, VACUUM ${fmt(deleteWall - deleteOnlyMs)})`],
+        ['job lock wait (reported)', fmt((report.data as { lockWaitMs: number }).lockWaitMs)],
+        ['insert p50 / p99 idle', fmt(p(idleMs, 50)), fmt(idleP99), `n=${idleMs.length}`],
+        ['insert p50 / p99 during partition-maintenance', fmt(p(jobInserts, 50)), fmt(jobP99), `n=${jobInserts.length}`],
+        ['insert p50 / p99 during DELETE + VACUUM', fmt(p(deleteInserts, 50)), fmt(p(deleteInserts, 99)), `n=${deleteInserts.length}`],
+        ['failed inserts (all phases)', `${failures}`],
+      ],
+      ratio,
+      goal: '≥ 50× faster than DELETE + VACUUM, insert p99 during maintenance ≤ 2× idle, no failed insert',
+      goalMet,
+      rows: loaded.logRows,
+      removed: { job: jobRemoved, delete: deleted },
+      wallMs: { job: jobWall, delete: deleteWall, deleteOnly: deleteOnlyMs },
+      insertMs: {
+        idle: { p50: p(idleMs, 50), p99: idleP99, n: idleMs.length },
+        job: { p50: p(jobInserts, 50), p99: jobP99, n: jobInserts.length },
+        delete: { p50: p(deleteInserts, 50), p99: p(deleteInserts, 99), n: deleteInserts.length },
+      },
+      failures,
+    };
+  } finally {
+    // The pool was ended before cloning (CREATE DATABASE ... TEMPLATE needs the source idle).
+    await bench.pool.end().catch(() => undefined);
+    await bench.server.stop().catch(() => undefined);
+  }
+}
