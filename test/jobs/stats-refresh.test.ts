@@ -9,6 +9,7 @@ const job = registerJob(statsRefresh);
 
 const env = {
   DBOPS_UNUSED_INDEX_MIN_MB: '0',
+  DBOPS_UNUSED_INDEX_MIN_DAYS: '0',
   DBOPS_ANALYZE_LOCK_TIMEOUT_MS: '300',
   DBOPS_SLOW_QUERY_MS: '100',
   DBOPS_SEQ_SCAN_MIN_ROWS: '100',
@@ -165,6 +166,14 @@ describe('stats-refresh', () => {
     expect(of('index.unused').find((f) => f.target === 't.log_v')?.remedy).toBe('DROP INDEX "t"."log_v"');
     expect(unused.filter((t) => t.startsWith('t.log_'))).toEqual(['t.log_v']);
     for (const never of ['t.a_pkey', 't.c_pkey', 't.c_id_v', 't.c_w_unique']) expect(unused).not.toContain(never);
+    // The plan's own indexes are for review, never with a DROP statement.
+    const planned = of('index.unused').find((f) => f.target === 'product_change.idx_pc_history_customer_date');
+    expect(planned).toMatchObject({ severity: 'info', message: expect.stringMatching(/installation plan requires it/) });
+    expect(planned?.remedy).toBeUndefined();
+    // On a server whose usage counters are younger than the observation period, nothing is called unused.
+    const early = await runJob(job, {}, testDeps(db, { env: { ...env, DBOPS_UNUSED_INDEX_MIN_DAYS: '7' } }), { trigger: 'test' });
+    expect(early.findings.filter((f) => f.check === 'index.unused')).toEqual([]);
+    expect(early.findings).toContainEqual(expect.objectContaining({ check: 'index.unused-too-early', severity: 'info', threshold: 7 }));
     expect(report.actions.every((a) => !/DROP/.test(a.statement ?? ''))).toBe(true);
     const { rows } = await db.pool.query(`SELECT 1 FROM pg_class WHERE relname IN ('c_v', 'c_w_unique')`);
     expect(rows).toHaveLength(2);

@@ -110,22 +110,53 @@ export function dropStatement(ix: Pick<IndexRow, 'schema' | 'name' | 'partitione
 
 const partitionedNote = ' (a partitioned index cannot be dropped concurrently: the statement locks the table and its partitions, run it in a quiet window)';
 
-export function unusedIndexes(indexes: readonly IndexRow[], minMb: number, statsSince: Date | null): Finding[] {
-  const since = statsSince ? `since ${statsSince.toISOString()}` : 'since the statistics were last reset';
-  return indexes
+export interface UnusedIndexOptions {
+  minMb: number;
+  statsSince: Date | null;
+  now: Date;
+  /** Days of counting needed before "no scans" means anything. */
+  minDays: number;
+  /** schema.name of indexes the installation plan requires: reported for review, never with a DROP. */
+  planned: ReadonlySet<string>;
+}
+
+export function unusedIndexes(indexes: readonly IndexRow[], o: UnusedIndexOptions): Finding[] {
+  const since = o.statsSince ? `since ${o.statsSince.toISOString()}` : 'since the statistics were last reset';
+  const countedDays = o.statsSince ? (o.now.getTime() - o.statsSince.getTime()) / 86_400_000 : Infinity;
+  const candidates = indexes
     .filter((ix) => ix.valid && !ix.being_built && ix.scans === 0 && !ix.unique && !ix.primary && !ix.backs_constraint && !ix.replica_identity)
-    .filter((ix) => ix.bytes >= minMb * MB)
-    .map((ix) => ({
+    .filter((ix) => ix.bytes >= o.minMb * MB);
+  if (countedDays < o.minDays) {
+    return candidates.length === 0
+      ? []
+      : [
+          {
+            check: 'index.unused-too-early',
+            severity: 'info',
+            message: `${candidates.length} index(es) without scans, but usage has only been counted for ${countedDays < 1 ? `${Math.round(countedDays * 24)} h` : `${countedDays.toFixed(1)} days`} (${since}); unused indexes are reported after ${o.minDays} days`,
+            value: Number(countedDays.toFixed(2)),
+            threshold: o.minDays,
+            unit: 'days',
+          },
+        ];
+  }
+  return candidates.map((ix) => {
+    const target = `${ix.schema}.${ix.name}`;
+    const planned = o.planned.has(target);
+    return {
       check: 'index.unused',
-      severity: 'warning',
-      target: `${ix.schema}.${ix.name}`,
-      message: `index ${ix.schema}.${ix.name} on ${ix.table} (${mb(ix.bytes)} MB) has not been scanned ${since}; scans on the read replica are not counted here${ix.partitioned ? partitionedNote : ''}`,
-      value: 0,
-      threshold: minMb,
+      severity: planned ? 'info' : 'warning',
+      target,
+      message: `index ${target} on ${ix.table} (${mb(ix.bytes)} MB) has not been scanned ${since}; scans on the read replica are not counted here${
+        planned ? '; the installation plan requires it (§3.2.1): check the queries it was made for before changing the plan' : ix.partitioned ? partitionedNote : ''
+      }`,
+      value: Number(mb(ix.bytes)),
+      threshold: o.minMb,
       unit: 'MB',
-      remedy: dropStatement(ix),
-      details: { relid: ix.relid, bytes: ix.bytes, definition: ix.definition, statsSince: statsSince?.toISOString() ?? null },
-    }));
+      ...(planned ? {} : { remedy: dropStatement(ix) }),
+      details: { relid: ix.relid, bytes: ix.bytes, definition: ix.definition, statsSince: o.statsSince?.toISOString() ?? null },
+    } satisfies Finding;
+  });
 }
 
 const startsWith = <T>(whole: readonly T[], prefix: readonly T[]) => prefix.length <= whole.length && prefix.every((v, i) => whole[i] === v);

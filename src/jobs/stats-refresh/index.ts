@@ -4,6 +4,7 @@ import { paramBool } from '../../shared/runner/run-job.js';
 import { readSettings } from '../../shared/settings.js';
 import { planAnalyze, recordBaseline } from './analyze-plan.js';
 import { plannedActions, runAnalyzes } from './analyze-run.js';
+import { PLAN_INDEXES, PLAN_SCHEMA } from '../../shared/plan.js';
 import { duplicateIndexes, invalidIndexes, listIndexes, unusedIndexes, withDefinitions } from './index-report.js';
 import { statsRefreshSettings } from './settings.js';
 import { slowQueries } from './slow-queries.js';
@@ -85,7 +86,13 @@ export const statsRefresh = defineJob({
           `SELECT coalesce((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()), pg_postmaster_start_time()) AS since`,
         )
         .then((r) => r.rows[0]?.since ?? null);
-      const indexFindings = [...invalidIndexes(indexes), ...duplicateIndexes(indexes), ...unusedIndexes(indexes, s.unusedIndexMinMb, statsSince)];
+      const indexFindings = [...invalidIndexes(indexes), ...duplicateIndexes(indexes), ...unusedIndexes(indexes, {
+          minMb: s.unusedIndexMinMb,
+          statsSince,
+          now: ctx.now(),
+          minDays: s.unusedIndexMinDays,
+          planned: new Set(PLAN_INDEXES.map((i) => `${PLAN_SCHEMA}.${i.name}`)),
+        })];
       findings.push(...(await withDefinitions(ctx.db, indexFindings)));
       findings.push(...(await timed('sequentialScans', () => heavySequentialScans(ctx.db, s), [])));
       findings.push(...(await timed('bloat', () => estimatedBloat(ctx.db, s), [])));

@@ -57,6 +57,12 @@ export const statsRefreshSettings = {
     default: '10',
     schema: num(0, 10_000_000),
   }),
+  unusedIndexMinDays: setting({
+    env: 'DBOPS_UNUSED_INDEX_MIN_DAYS',
+    doc: 'Days index usage must have been counted (since the statistics reset or server start) before an index with no scans is called unused: a fresh server has scanned nothing yet.',
+    default: '7',
+    schema: num(0, 3650),
+  }),
   seqScanMinRows: setting({
     env: 'DBOPS_SEQ_SCAN_MIN_ROWS',
     doc: 'Tables with fewer live rows than this are never reported for sequential scans (scanning a small table is cheap).',
