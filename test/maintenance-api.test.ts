@@ -5,15 +5,11 @@ import { maintenanceHandler, MAX_BODY_BYTES } from '../src/functions/http-mainte
 import { getRunHandler, listRunsHandler } from '../src/functions/http-runs.js';
 import { jobs } from '../src/jobs/index.js';
 import { defineJob, registerJob, type RegisteredJob } from '../src/shared/job.js';
+import { gate } from './support/gate.js';
 import { createTestDatabase, testDeps, type TestDatabase } from './support/db.js';
 
 const { HttpRequest, InvocationContext } = functions;
 
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 describe('maintenance API', () => {
   let db: TestDatabase;

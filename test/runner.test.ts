@@ -4,13 +4,9 @@ import { defineJob, registerJob } from '../src/shared/job.js';
 import { memoryLogger } from '../src/shared/log.js';
 import { registerSecret } from '../src/shared/redact.js';
 import { runJob } from '../src/shared/runner/run-job.js';
+import { gate } from './support/gate.js';
 import { createTestDatabase, testDeps, type TestDatabase } from './support/db.js';
 
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 describe('runner', () => {
   let db: TestDatabase;

@@ -1,4 +1,4 @@
-import { getAzure } from '../../shared/azure/index.js';
+import { getAzure, SERVER_METRICS } from '../../shared/azure/index.js';
 import type { Finding, JobServices } from '../../shared/job.js';
 import { azurePlatformMetrics } from './azure-platform.js';
 import { round, whenAbove, type CheckResult, type HealthCheck } from './check.js';
@@ -13,15 +13,8 @@ export interface PlatformMetricsSource {
   latest(metricNames: readonly string[]): Promise<Record<string, number | null>>;
 }
 
-export const PLATFORM_METRICS = [
-  'cpu_percent',
-  'memory_percent',
-  'storage_percent',
-  'disk_iops_consumed_percentage',
-  'active_connections',
-  'physical_replication_delay_in_seconds',
-  'is_db_alive',
-] as const;
+/** The flexible-server metrics the plan sets thresholds for (§6.1.1): the Azure layer's list. */
+export const PLATFORM_METRICS = SERVER_METRICS;
 export type PlatformMetric = (typeof PLATFORM_METRICS)[number];
 
 export function platformMetricsFrom(services: JobServices): PlatformMetricsSource | undefined {
