@@ -1,6 +1,7 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
 import { installVerification } from './install-verification.js';
 import { securityAudit } from './security-audit/index.js';
+import { costCheck } from './cost-check/index.js';
 
 /**
  * Every job dbops knows, in the order the demo runs them. Adding a job: write src/jobs/<name>.ts
@@ -9,6 +10,7 @@ import { securityAudit } from './security-audit/index.js';
 export const jobs: readonly RegisteredJob[] = [
   registerJob(installVerification),
   registerJob(securityAudit),
+  registerJob(costCheck),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {
