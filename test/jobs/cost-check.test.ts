@@ -116,6 +116,22 @@ describe('cost-check against Cost Management (emulated)', () => {
     expect(check(report, 'cost.increase')).toEqual([]); // +18 %, under the 20 % line
   });
 
+  it('when only the Forecast API sees the budget passed, it is said as a note, not an alert', async () => {
+    emu.cost.forecast = forecastResponder(70);
+    const report = await run();
+    expect(report.status).toBe('ok');
+    // 830.52 + 70 × 12 = 1,670.52 against our 1,384.20
+    expect(check(report, 'cost.budget.forecast')[0]).toMatchObject({ severity: 'info', value: 1670.52, threshold: 1600 });
+    expect(report.data).toMatchObject({ forecastMonthEnd: 1670.52, projectedMonthEnd: 1384.2 });
+  });
+
+  it('a Forecast API that cannot forecast (400) leaves the projection alone', async () => {
+    emu.inject({ operation: 'cost.forecast', kind: 'error', status: 400, code: 'BadRequest', times: 1 });
+    const report = await run();
+    expect(report.status).toBe('ok');
+    expect(report.data).toMatchObject({ forecastMonthEnd: null, projectedMonthEnd: 1384.2 });
+  });
+
   it('actual cost over budget is critical', async () => {
     ledger = plan({ november: () => 2 });
     const report = await run();
