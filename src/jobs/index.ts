@@ -1,4 +1,5 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
+import { costCheck } from './cost-check/index.js';
 import { healthCheck } from './health-check/index.js';
 import { installVerification } from './install-verification.js';
 import { partitionMaintenance } from './partition-maintenance/index.js';
@@ -15,6 +16,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(securityAudit),
   registerJob(statsRefresh),
   registerJob(partitionMaintenance),
+  registerJob(costCheck),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {
