@@ -148,7 +148,11 @@ describe('failover-check', () => {
   it('the poll notices a failover nobody signalled and measures it', async () => {
     const s = emu.postgres.server(SERVER);
     [s.availabilityZone, s.standbyAvailabilityZone] = ['1', '2'];
+    await db.pool.query(`UPDATE product_change.pc_circuit_breaker_state SET state = 'OPEN', failure_count = 5, state_changed_at = now() WHERE service_name = 'KOS_SERVICE'`);
     const report = await runJob(job, { source: 'timer' }, deps(), { trigger: 'timer' });
+    // Reported, not reset.
+    expect(report.findings).toContainEqual(expect.objectContaining({ check: 'failover.circuit-breaker', severity: 'warning', target: 'KOS_SERVICE', value: 'OPEN' }));
+    expect((await db.pool.query(`SELECT state FROM product_change.pc_circuit_breaker_state`)).rows).toEqual([{ state: 'OPEN' }]);
     expect(report.summary).toMatch(/poll saw primary zone 2 → 1 on phonebill-postgresql-prod: writable again within [\d.]+ s \(target 120 s, met\)/);
     expect((await events()).at(-1)).toMatchObject({ detected_by: 'timer', status: 'resolved', zone_before: '2', zone_after: '1' });
   });

@@ -2,6 +2,8 @@ import type { AzureServices } from '../../shared/azure/index.js';
 import type { ConnectionTarget } from '../../shared/db/connection.js';
 import type { Finding, JobContext } from '../../shared/job.js';
 import { getNotify } from '../../shared/notify/notifier.js';
+import { qualified } from '../../shared/db/sql.js';
+import { PLAN_SCHEMA, PLAN_TABLES } from '../../shared/plan.js';
 import { errorMessage } from '../../shared/redact.js';
 import type { SettingsOf } from '../../shared/settings.js';
 import { probeWritable } from './probe.js';
@@ -131,6 +133,7 @@ export async function measureEvent(
   });
   findings.push(...haFindings(ctx, s, server, event.signalAt, after));
   findings.push(...replicaFindings(replica, s.replicaLagWarningSeconds));
+  findings.push(...(await openedBreakers(ctx, event.signalAt)));
   if (armProblem) findings.push({ check: 'failover.arm', severity: 'warning', target: server, message: `server state could not be read from ARM: ${armProblem}` });
   return {
     findings,
@@ -170,4 +173,28 @@ export function haFindings(ctx: JobContext, s: FailoverSettings, server: string,
       unit: 'min',
     },
   ];
+}
+
+/**
+ * Circuit breakers the application opened around the outage: it keeps failing fast on them until
+ * their half-open probe succeeds. Reported, never reset: closing one is the application's call.
+ */
+async function openedBreakers(ctx: JobContext, since: Date): Promise<Finding[]> {
+  try {
+    const { rows } = await ctx.db.query<{ service_name: string; state: string; state_changed_at: Date; failure_count: number }>(
+      `SELECT service_name, state, state_changed_at, failure_count FROM ${qualified(PLAN_SCHEMA, PLAN_TABLES.circuitBreaker)}
+        WHERE state <> 'CLOSED' AND state_changed_at >= $1::timestamptz - interval '5 minutes'`,
+      [since],
+    );
+    return rows.map((r) => ({
+      check: 'failover.circuit-breaker',
+      severity: 'warning' as const,
+      target: r.service_name,
+      message: `circuit breaker ${r.service_name} went ${r.state} at ${r.state_changed_at.toISOString()} during the outage (${r.failure_count} failures); the application fails fast on it until its half-open probe succeeds`,
+      value: r.state,
+    }));
+  } catch (err) {
+    ctx.log.debug('circuit breakers not read', { error: errorMessage(err) });
+    return [];
+  }
 }
