@@ -398,10 +398,10 @@ var metricAlertRules = [
   }
 ]
 
+// Flexible servers have no failover or promote action: a restart with failover is restart/action
+// and a replica promote or switchover is a PATCH of the replica, i.e. flexibleServers/write.
 var serverOperationNames = [
   'Microsoft.DBforPostgreSQL/flexibleServers/restart/action'
-  'Microsoft.DBforPostgreSQL/flexibleServers/failover/action'
-  'Microsoft.DBforPostgreSQL/flexibleServers/promote/action'
   'Microsoft.DBforPostgreSQL/flexibleServers/write'
 ]
 

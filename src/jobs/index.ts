@@ -1,5 +1,6 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
 import { costCheck } from './cost-check/index.js';
+import { failoverCheck } from './failover-check/index.js';
 import { healthCheck } from './health-check/index.js';
 import { installVerification } from './install-verification.js';
 import { partitionMaintenance } from './partition-maintenance/index.js';
@@ -17,6 +18,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(statsRefresh),
   registerJob(partitionMaintenance),
   registerJob(costCheck),
+  registerJob(failoverCheck),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {

@@ -102,6 +102,7 @@ const mutations: Mutation[] = [
   { why: 'Entra sign-in for dbops', file: MAIN, from: "DBOPS_PG_AUTH: 'entra'", to: "DBOPS_PG_AUTH: 'password'", check: 'functionApp' },
   { why: 'missing app setting', file: MAIN, from: '      DBOPS_ALERT_LANGUAGE: alertLanguage\n', to: '', check: 'functionApp' },
   { why: 'notification language', file: PROD, from: "param alertLanguage = 'ko'", to: "param alertLanguage = 'en'", check: 'functionApp' },
+  { why: 'failover operation that does not exist', file: MAIN, from: "  'Microsoft.DBforPostgreSQL/flexibleServers/write'\n]", to: "  'Microsoft.DBforPostgreSQL/flexibleServers/write'\n  'Microsoft.DBforPostgreSQL/flexibleServers/failover/action'\n]", check: 'rolesAndEvents' },
   { why: 'Key Vault event type', file: EVENTGRID, from: "'Microsoft.KeyVault.SecretNearExpiry'", to: "'Microsoft.KeyVault.SecretNewVersionCreated'", check: 'rolesAndEvents' },
   { why: 'dev HA', file: DEV, from: "param highAvailabilityMode = 'Disabled'", to: "param highAvailabilityMode = 'ZoneRedundant'", check: 'devIsCheap' },
   { why: 'dev replica', file: DEV, from: 'param deployReplica = false', to: 'param deployReplica = true', check: 'devIsCheap' },

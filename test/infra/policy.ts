@@ -504,6 +504,11 @@ export function checkRolesAndEvents(project: Project): string[] {
     const fn = /\/functions\/([A-Za-z]+)/.exec(target)?.[1];
     if (fn) byFunction.set(fn, s);
   }
+  // The operations failoverEvents forwards must exist on flexible servers (restart with failover,
+  // and promote/switchover, which ARM records as a server write).
+  const operations = literal(decl(get(project, MAIN), 'var', 'serverOperationNames')?.value);
+  const wantedOps = [`${FLEX}/restart/action`, `${FLEX}/write`];
+  if (JSON.stringify(operations) !== JSON.stringify(wantedOps)) problems.push(`failoverEvents forwards ${JSON.stringify(operations)}, expected ${JSON.stringify(wantedOps)}`);
   const expectTypes: Record<string, string[]> = {
     failoverEvents: ['Microsoft.Resources.ResourceActionSuccess', 'Microsoft.Resources.ResourceWriteSuccess'],
     keyVaultEvents: ['Microsoft.KeyVault.SecretNearExpiry'],

@@ -9,7 +9,7 @@ param vaultName string
 @description('Resource ids of the flexible servers whose actions are forwarded (primary, and the replica when present).')
 param serverIds array
 
-@description('Operation names forwarded to failoverEvents (restart, failover, promote and update of the servers).')
+@description('Operation names forwarded to failoverEvents: restart (with or without failover) and write (replica promote or switchover, and other updates of the servers).')
 param serverOperationNames array
 
 @description('Names of the Key Vault secrets dbops manages; SecretNearExpiry for other secrets is not forwarded. Empty forwards all.')

