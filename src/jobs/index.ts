@@ -1,4 +1,5 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
+import { backupVerification } from './backup-verification/index.js';
 import { installVerification } from './install-verification.js';
 import { securityAudit } from './security-audit/index.js';
 
@@ -9,6 +10,7 @@ import { securityAudit } from './security-audit/index.js';
 export const jobs: readonly RegisteredJob[] = [
   registerJob(installVerification),
   registerJob(securityAudit),
+  registerJob(backupVerification),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {
