@@ -106,6 +106,24 @@ async function deadlinePassed(t: Tick, a: Attempt): Promise<Attempt | null> {
   return fail(t, a, `not restored and verified by the deadline (${t.s.restoreDeadlineMinutes} min after ${a.startedAt.toISOString()}, state ${a.state})`);
 }
 
+/**
+ * One status check of a stored operation. An operation that ended in failure is a result
+ * (resuming one may already report it); a request that failed is an error, retried next tick.
+ */
+async function settle(t: Tick, serialized: string): Promise<'running' | 'succeeded' | { error: string }> {
+  const ended = (err: unknown) => /long-running operation has failed|the operation failed in Azure/i.test(errorMessage(err));
+  try {
+    const op = await t.azure.postgres.resume(serialized);
+    await op.poll();
+    if (!op.isDone()) return 'running';
+    await op.wait({ deadlineMs: 0 });
+    return 'succeeded';
+  } catch (err) {
+    if (ended(err)) return { error: errorMessage(err) };
+    throw err;
+  }
+}
+
 async function stepStarting(t: Tick, a: Attempt): Promise<Attempt> {
   const late = await deadlinePassed(t, a);
   if (late) return late;
@@ -139,14 +157,9 @@ async function stepRestoring(t: Tick, a: Attempt): Promise<Attempt> {
   const late = await deadlinePassed(t, a);
   if (late) return late;
   if (a.operation) {
-    const op = await t.azure.postgres.resume(a.operation);
-    await op.poll();
-    if (!op.isDone()) return a;
-    try {
-      await op.wait({ deadlineMs: 0 });
-    } catch (err) {
-      return fail(t, a, `the restore failed: ${errorMessage(err)}`);
-    }
+    const outcome = await settle(t, a.operation);
+    if (outcome === 'running') return a;
+    if (outcome !== 'succeeded') return fail(t, a, `the restore failed: ${outcome.error}`);
     return updateAttempt(t.ctx.db, a.id, { state: 'verifying', operation: null, operationKind: null, restoreCompletedAt: t.now }, t.ctx.runId);
   }
   const server = await findServer(t, a.serverName);
@@ -232,13 +245,10 @@ async function stepVerifying(t: Tick, a: Attempt): Promise<Attempt> {
 
 async function stepDeleting(t: Tick, a: Attempt): Promise<Attempt> {
   if (a.operation && a.operationKind === 'delete') {
-    const op = await t.azure.postgres.resume(a.operation);
-    await op.poll();
-    if (!op.isDone()) return a;
-    try {
-      await op.wait({ deadlineMs: 0 });
-    } catch (err) {
-      t.findings.push({ check: 'restore-test.delete', severity: 'warning', target: a.serverName, message: `deleting ${a.serverName} failed; asking again next tick: ${errorMessage(err)}` });
+    const outcome = await settle(t, a.operation);
+    if (outcome === 'running') return a;
+    if (outcome !== 'succeeded') {
+      t.findings.push({ check: 'restore-test.delete', severity: 'warning', target: a.serverName, message: `deleting ${a.serverName} failed; asking again next tick: ${outcome.error}` });
       return updateAttempt(t.ctx.db, a.id, { operation: null, operationKind: null }, t.ctx.runId);
     }
   }
