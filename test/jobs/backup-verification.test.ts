@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backupVerification, RESTORE_CREATED_BY, RESTORE_PURPOSE } from '../../src/jobs/backup-verification/index.js';
@@ -213,6 +216,19 @@ describe('backup-verification: the weekly restore test', () => {
     emu.postgres.servers.delete('pg-still-valid');
     emu.postgres.servers.delete('pg-someone-elses');
   });
+
+  it('`dbops run backup-verification --dry-run` prints the plan', async () => {
+    // The CLI from source (bin/dbops.js would build dist/, which test/cli.test.ts does too).
+    // NODE_EXTRA_CA_CERTS (set by the emulator's global setup) makes the child trust the emulator.
+    const cli = `const { main } = await import(${JSON.stringify(join(import.meta.dirname, '..', '..', 'src', 'cli.ts'))}); process.exitCode = await main(process.argv.slice(1));`;
+    const args = ['run', 'backup-verification', '--dry-run', '--verbose', '--database-url', db.url];
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', cli, ...args], {
+      env: { ...process.env, ...env() },
+      timeout: 120_000,
+    }).catch((err: { stdout: string; stderr: string }) => ({ stdout: `${err.stdout}${err.stderr}` }));
+    expect(stdout).toMatch(/az postgres flexible-server restore --resource-group rg-dbops-test --name pg-dbops-test-rt-\d{12}-\d+ --source-server pg-dbops-test/);
+    expect(stdout).toMatch(/flexible-server delete/);
+  }, 150_000);
 
   it('a dry run prints the plan and starts nothing', async () => {
     const before = emu.calls.filter((c) => c.method === 'PUT').length;

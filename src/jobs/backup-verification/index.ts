@@ -48,6 +48,16 @@ async function dailyCheckMissed(ctx: JobContext): Promise<boolean> {
   return ctx.now().getTime() - previous.getTime() < 24 * 3_600_000 && (!at || at < previous);
 }
 
+/** The daily check's figures, repeated by reconciler ticks so the console always shows them. */
+async function lastDailyData(ctx: JobContext): Promise<Record<string, unknown>> {
+  const { rows } = await ctx.db.query<{ latest: string | null }>(
+    `SELECT report -> 'data' ->> 'latestBackup' AS latest FROM ops.job_run
+      WHERE job = $1 AND report -> 'data' ? 'backupsCheckedAt' ORDER BY started_at DESC LIMIT 1`,
+    [JOB],
+  );
+  return rows[0]?.latest ? { latestBackup: rows[0].latest } : {};
+}
+
 /** Plan 5.1 (automatic backups, 35 days, geo-redundant), 8.1.1 (daily check, weekly restore test), 10.2.2 (restore, count, delete). */
 export const backupVerification = defineJob({
   name: JOB,
@@ -88,7 +98,7 @@ export const backupVerification = defineJob({
       return { summary: daily.summary, findings: daily.findings, data: daily.data };
     }
     const outcome = await reconcile(ctx, azure, s, { schema: p.schema, start: p.start });
-    if (ctx.dryRun || !(await dailyCheckMissed(ctx))) return outcome;
+    if (ctx.dryRun || !(await dailyCheckMissed(ctx))) return { ...outcome, data: { ...(await lastDailyData(ctx)), ...outcome.data } };
     const daily = await checkBackups(azure, s, ctx.now());
     return {
       ...outcome,
