@@ -1,4 +1,5 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
+import { backupVerification } from './backup-verification/index.js';
 import { costCheck } from './cost-check/index.js';
 import { failoverCheck } from './failover-check/index.js';
 import { healthCheck } from './health-check/index.js';
@@ -19,6 +20,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(partitionMaintenance),
   registerJob(costCheck),
   registerJob(failoverCheck),
+  registerJob(backupVerification),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {

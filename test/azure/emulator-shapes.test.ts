@@ -50,6 +50,19 @@ describe('the emulator answers in the shapes of the official examples', () => {
     expectShape(backups.body, [body('arm-2024-08-01-BackupListByServer.json')]);
   });
 
+  it('servers list by resource group (2025-08-01 ServersListByResourceGroup)', async () => {
+    emu.postgres.addServer({ name: 'pg-shape-listed', tags: { purpose: 'shape-check' } });
+    const res = await emu.request('GET', `/subscriptions/${emu.subscriptionId}/resourceGroups/${emu.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers?${api('2025-08-01')}`);
+    expect(res.status).toBe(200);
+    // One page needs no nextLink; the list's items are servers (ServersGet), tags a free-form map, and replicas carry replicationState.
+    expectShape(res.body, [body('local:arm-2025-08-01-ServersListByResourceGroup.json'), { value: [body('arm-2025-08-01-ServersGet.json')] }], {
+      extra: [...(serverRules.extra ?? []), '$.value[].properties.replica.replicationState'],
+      free: ['$.value[].tags'],
+    });
+    expect((res.body as { value: Array<{ name: string }> }).value.map((s) => s.name)).toEqual(expect.arrayContaining([emu.serverName, emu.replicaName, 'pg-shape-listed']));
+    emu.postgres.servers.delete('pg-shape-listed');
+  });
+
   it('long-running operations answer 202 with Azure-AsyncOperation and Location, like the examples', async () => {
     const headerNames = (file: string) => Object.keys(example(file).responses['202']?.headers ?? {}).map((h) => h.toLowerCase()).sort();
     const pitr = await emu.request('PUT', `${serverPath('pg-shape-restore')}?${api('2025-08-01')}`, example('arm-2025-08-01-ServersCreatePointInTimeRestore.json') && {

@@ -60,6 +60,8 @@ export interface FlexibleServers {
   serverId(name?: string): string;
   getServer(name?: string): Promise<Server>;
   listReplicas(name?: string): Promise<Server[]>;
+  /** Every flexible server in the configured resource group (e.g. to find leftover temporary servers). */
+  listServers(): Promise<Server[]>;
   listBackups(name?: string): Promise<ServerBackup[]>;
   /** Creates `targetServerName` from the source's backups as of `pointInTime` (hours, usually). */
   beginPointInTimeRestore(input: { targetServerName: string; pointInTime: Date; sourceServerName?: string; location?: string; tags?: Record<string, string> }): Promise<LongOperation<Server>>;
@@ -137,6 +139,12 @@ export function createFlexibleServers(
       callAzure('list replicas', describe(name(n)), async () => {
         const out: Server[] = [];
         for await (const s of (await loadClient()).replicas.listByServer(rg, name(n))) out.push(s);
+        return out;
+      }),
+    listServers: () =>
+      callAzure('list servers', `resource group ${rg}`, async () => {
+        const out: Server[] = [];
+        for await (const s of (await loadClient()).servers.listByResourceGroup(rg)) out.push(s);
         return out;
       }),
     listBackups: (n) =>

@@ -207,6 +207,16 @@ export function installPostgres(core: EmulatorCore, options: PostgresOptions): P
   });
 
   core.addRoute({
+    operation: 'servers.listByResourceGroup',
+    method: 'GET',
+    path: SERVERS,
+    handler: ({ params }) => {
+      const value = [...servers.values()].filter((s) => key(s.resourceGroup) === key(params.resourceGroup!)).map((s) => serverBody(s, subscriptionId));
+      return { status: 200, body: { value } };
+    },
+  });
+
+  core.addRoute({
     operation: 'servers.createOrUpdate',
     method: 'PUT',
     path: `${SERVERS}/{serverName}`,

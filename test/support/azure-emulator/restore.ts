@@ -42,7 +42,15 @@ export async function snapshotDatabase(adminUrl: string, source: string, snapsho
  * FQDN is the embedded server's host, its tags name the database and port. Deleting the server
  * drops the database.
  */
-export function realDatabaseRestores(options: { adminUrl: string; snapshot: string }): PostgresHooks & { databases: string[] } {
+export function realDatabaseRestores(options: {
+  adminUrl: string;
+  snapshot: string;
+  /**
+   * Runs on each new copy before the restore completes, connected to it as the admin: a test
+   * makes the copy imperfect here (delete rows, drop an index) to prove verification notices.
+   */
+  afterCopy?: (copy: pg.Client, database: string) => Promise<void>;
+}): PostgresHooks & { databases: string[] } {
   const url = new URL(options.adminUrl);
   const databases: string[] = [];
   const dbName = (server: string) => `restored_${server.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`.slice(0, 63);
@@ -52,6 +60,11 @@ export function realDatabaseRestores(options: { adminUrl: string; snapshot: stri
       const database = dbName(targetServerName);
       await admin(options.adminUrl, (c) => c.query(`CREATE DATABASE ${ident(database)} TEMPLATE ${ident(options.snapshot)}`));
       databases.push(database);
+      if (options.afterCopy) {
+        const copyUrl = new URL(options.adminUrl);
+        copyUrl.pathname = `/${database}`;
+        await admin(copyUrl.toString(), (c) => options.afterCopy!(c, database));
+      }
       return { fullyQualifiedDomainName: url.hostname, tags: { [EMULATOR_DATABASE_TAG]: database, [EMULATOR_PORT_TAG]: url.port || '5432' } };
     },
     async onDelete(server) {

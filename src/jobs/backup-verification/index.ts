@@ -1,0 +1,110 @@
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { azureRequires, getAzure } from '../../shared/azure/index.js';
+import { defineJob, type JobContext, type JobOutcome } from '../../shared/job.js';
+import { PLAN_SCHEMA } from '../../shared/plan.js';
+import { paramBool } from '../../shared/runner/run-job.js';
+import { resolveSchedule } from '../../shared/schedule.js';
+import { readSettings } from '../../shared/settings.js';
+import { checkBackups } from './daily.js';
+import { reconcile } from './reconcile.js';
+import { backupVerificationSettings } from './settings.js';
+
+export { backupVerificationSettings } from './settings.js';
+export { restoredServerTarget, temporaryServerName, isTemporaryRestoreServer, RESTORE_TAGS, RESTORE_PURPOSE, RESTORE_CREATED_BY } from './temp-server.js';
+export { weeklyTestDue } from './reconcile.js';
+
+const JOB = 'backup-verification';
+
+const dailySchedule = {
+  setting: 'DBOPS_SCHEDULE_BACKUP_VERIFICATION',
+  default: '0 0 19 * * *',
+  description: 'daily backup check (04:00 KST, after the 02:00-04:00 KST backup window): newest backup, restore window, retention, geo-redundancy',
+  params: { mode: 'daily' },
+};
+
+const params = z
+  .object({
+    mode: z
+      .enum(['daily', 'reconcile'], { message: 'expected daily or reconcile' })
+      .default('reconcile')
+      .describe('daily: check the backups ARM lists; reconcile: advance the weekly restore test one step (and start one when due)'),
+    start: paramBool().default(false).describe('start a restore test now even if the weekly one is not due (when none is in progress)'),
+    schema: z.string().min(1).max(63).default(PLAN_SCHEMA).describe('schema holding the Product-Change tables'),
+  })
+  .strict();
+
+/**
+ * The timers of this job share its lock: when the daily check's tick loses it to a reconciler
+ * tick (both fire at 19:00:00 by default), the next reconciler tick runs the daily check.
+ */
+async function dailyCheckMissed(ctx: JobContext): Promise<boolean> {
+  const previous = CronExpressionParser.parse(resolveSchedule(dailySchedule, ctx.env), { tz: 'UTC', currentDate: ctx.now() }).prev().toDate();
+  const { rows } = await ctx.db.query<{ at: Date | null }>(
+    `SELECT max(started_at) AS at FROM ops.job_run WHERE job = $1 AND status NOT IN ('running', 'skipped', 'abandoned') AND report -> 'data' ? 'backupsCheckedAt'`,
+    [JOB],
+  );
+  const at = rows[0]?.at ?? null;
+  return ctx.now().getTime() - previous.getTime() < 24 * 3_600_000 && (!at || at < previous);
+}
+
+/** The daily check's figures, repeated by reconciler ticks so the console always shows them. */
+async function lastDailyData(ctx: JobContext): Promise<Record<string, unknown>> {
+  const { rows } = await ctx.db.query<{ latest: string | null }>(
+    `SELECT report -> 'data' ->> 'latestBackup' AS latest FROM ops.job_run
+      WHERE job = $1 AND report -> 'data' ? 'backupsCheckedAt' ORDER BY started_at DESC LIMIT 1`,
+    [JOB],
+  );
+  return rows[0]?.latest ? { latestBackup: rows[0].latest } : {};
+}
+
+/** Plan 5.1 (automatic backups, 35 days, geo-redundant), 8.1.1 (daily check, weekly restore test), 10.2.2 (restore, count, delete). */
+export const backupVerification = defineJob({
+  name: JOB,
+  title: 'Backup verification',
+  description:
+    'Daily: the newest automatic backup, the restore window, retention and geo-redundancy. Weekly: a point-in-time restore into a temporary server, advanced one step per tick, verified against production (schema, row counts, RPO, amcheck, checksums), then deleted.',
+  schedules: [
+    dailySchedule,
+    {
+      setting: 'DBOPS_SCHEDULE_BACKUP_RESTORE_TEST',
+      default: '0 */10 * * * *',
+      description: 'restore-test reconciler tick: advances the weekly restore test one step; a new test starts after DBOPS_BACKUP_RESTORE_TEST_START',
+      params: { mode: 'reconcile' },
+    },
+  ],
+  params,
+  settings: backupVerificationSettings,
+  requires: azureRequires('server'),
+  // Creates and deletes only its own temporary servers (tagged, never the configured server or
+  // replica); nothing the service owns is deleted, so runs need no explicit dryRun:false.
+  destructive: false,
+  long: true,
+  async run(ctx, p): Promise<JobOutcome> {
+    const s = readSettings(backupVerificationSettings, ctx.env);
+    const { azure, missing } = getAzure(ctx.services, 'server');
+    if (!azure) {
+      return {
+        status: 'skipped',
+        summary: `Azure not configured: set ${missing.join(', ')}.${
+          ctx.dryRun && p.mode === 'reconcile'
+            ? ` The weekly restore test would: restore the server as of ${s.restorePointLagMinutes} min before it starts into a temporary server <server>-rt-<yyyymmddhhmm>-<attempt> (tags purpose, created-by, expires-at; same network), verify it against production, and delete it within ${s.restoreDeadlineMinutes} min.`
+            : ''
+        }`,
+      };
+    }
+    if (p.mode === 'daily') {
+      const daily = await checkBackups(azure, s, ctx.now());
+      return { summary: daily.summary, findings: daily.findings, data: daily.data };
+    }
+    const outcome = await reconcile(ctx, azure, s, { schema: p.schema, start: p.start });
+    if (ctx.dryRun || !(await dailyCheckMissed(ctx))) return { ...outcome, data: { ...(await lastDailyData(ctx)), ...outcome.data } };
+    const daily = await checkBackups(azure, s, ctx.now());
+    return {
+      ...outcome,
+      summary: `${outcome.summary} Daily backup check (caught up): ${daily.summary}`,
+      findings: [...(outcome.findings ?? []), ...daily.findings],
+      data: { ...outcome.data, ...daily.data },
+    };
+  },
+});

@@ -1,0 +1,94 @@
+import type { Server } from '../../shared/azure/index.js';
+import type { CoreSettings } from '../../shared/config.js';
+import { ConfigurationError, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
+
+/** Tags every temporary restore server carries; the orphan sweep deletes only servers with all of them. */
+export const RESTORE_TAGS = {
+  purpose: 'purpose',
+  createdBy: 'created-by',
+  expiresAt: 'expires-at',
+  source: 'source-server',
+  attempt: 'restore-test-attempt',
+} as const;
+export const RESTORE_PURPOSE = 'dbops-restore-test';
+export const RESTORE_CREATED_BY = 'dbops backup-verification';
+
+/** Test-only: the emulator's restored copies name their real database and port in these tags. */
+export const EMULATOR_DATABASE_TAG = 'emulator-database';
+export const EMULATOR_PORT_TAG = 'emulator-port';
+
+const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 12); // yyyymmddhhmm
+
+/**
+ * `<source>-rt-<yyyymmddhhmm>-<attempt>`: what it is (a restore test of the source), when it
+ * started, and which attempt owns it. Flexible server names are 3-63 lower-case letters,
+ * digits and hyphens.
+ */
+export function temporaryServerName(source: string, startedAt: Date, attempt: number): string {
+  const suffix = `-rt-${stamp(startedAt)}-${attempt}`;
+  const base = source.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63 - suffix.length).replace(/-+$/, '');
+  return `${base}${suffix}`;
+}
+
+export function restoreTags(input: { source: string; attempt: number; expiresAt: Date }): Record<string, string> {
+  return {
+    [RESTORE_TAGS.purpose]: RESTORE_PURPOSE,
+    [RESTORE_TAGS.createdBy]: RESTORE_CREATED_BY,
+    [RESTORE_TAGS.expiresAt]: input.expiresAt.toISOString(),
+    [RESTORE_TAGS.source]: input.source,
+    [RESTORE_TAGS.attempt]: String(input.attempt),
+  };
+}
+
+/**
+ * True only for a server this job created: both ownership tags, and never the production
+ * server or its replica whatever their tags say. Every delete is guarded by it.
+ */
+export function isTemporaryRestoreServer(server: Pick<Server, 'name' | 'tags'>, protectedNames: readonly string[]): boolean {
+  const name = (server.name ?? '').toLowerCase();
+  if (!name || protectedNames.some((p) => p.toLowerCase() === name)) return false;
+  return server.tags?.[RESTORE_TAGS.purpose] === RESTORE_PURPOSE && server.tags?.[RESTORE_TAGS.createdBy] === RESTORE_CREATED_BY;
+}
+
+/** When a tagged server may be deleted by the sweep; unreadable dates count as expired. */
+export function expiresAt(server: Pick<Server, 'tags'>): Date {
+  const d = new Date(server.tags?.[RESTORE_TAGS.expiresAt] ?? '');
+  return Number.isNaN(d.getTime()) ? new Date(0) : d;
+}
+
+/**
+ * How dbops connects to a restored server. A restored server is a copy of the source's
+ * cluster, so the same sign-in works: with DBOPS_PG_AUTH=entra the managed identity's token
+ * (the Entra principal is in the copy), otherwise DATABASE_URL's user with its password, or
+ * with `password` (from Key Vault) when given. Only host (and, for the emulator, port and
+ * database) change. The restored server keeps private access in the source's virtual network,
+ * so this only works from inside it (the Function App's VNet integration).
+ */
+export function restoredServerTarget(
+  server: Pick<Server, 'name' | 'fullyQualifiedDomainName' | 'tags'>,
+  settings: CoreSettings,
+  options: { password?: string; useEmulatorTags?: boolean } = {},
+): ConnectionTarget {
+  const host = server.fullyQualifiedDomainName;
+  if (!host) throw new ConfigurationError(`restored server ${server.name ?? '?'} has no host name yet`);
+  let port = 5432;
+  let database = settings.pgDatabase;
+  if (options.useEmulatorTags) {
+    port = Number(server.tags?.[EMULATOR_PORT_TAG] ?? port);
+    database = server.tags?.[EMULATOR_DATABASE_TAG] ?? database;
+  }
+  if (settings.pgAuth === 'entra') {
+    if (!settings.pgUser) throw new ConfigurationError('DBOPS_PG_AUTH=entra needs DBOPS_PG_USER (the managed identity principal name).');
+    return { kind: 'entra', host, port, database, user: settings.pgUser, ssl: settings.pgSsl === 'require' };
+  }
+  if (!settings.databaseUrl) {
+    throw new ConfigurationError('Connecting to the restored server needs DATABASE_URL (its user and password work on the copy) or DBOPS_PG_AUTH=entra.');
+  }
+  const url = new URL(settings.databaseUrl);
+  url.hostname = host;
+  url.port = String(port);
+  url.pathname = `/${database}`;
+  if (options.password !== undefined) url.password = encodeURIComponent(options.password);
+  registerUrlPassword(url.toString());
+  return { kind: 'url', url: url.toString() };
+}
