@@ -96,7 +96,7 @@ describe('cost-check against Cost Management (emulated)', () => {
     expect(bodies.map((r) => r.kind)).toEqual(['query', 'query', 'query', 'query', 'forecast']);
     const [pricing, tagged, last, current, forecast] = bodies.map((r) => r.body as Record<string, any>);
     expect(pricing).toMatchObject({ type: 'ActualCost', timeframe: 'Custom', dataset: { granularity: 'None', grouping: [{ name: 'PricingModel' }] } });
-    expect(tagged).toMatchObject({ timeframe: 'MonthToDate', dataset: { filter: { tags: { name: 'purpose', operator: 'In', values: ['dbops-backup-verification'] } } } });
+    expect(tagged).toMatchObject({ timeframe: 'MonthToDate', dataset: { filter: { tags: { name: 'purpose', operator: 'In', values: ['dbops-restore-test'] } } } });
     for (const [body, timeframe] of [[last!, 'TheLastMonth'], [current!, 'MonthToDate']] as const) {
       expect(body).toMatchObject({ type: 'ActualCost', timeframe, dataset: { granularity: 'Daily', aggregation: { totalCost: { name: 'Cost', function: 'Sum' } } } });
       expect(body.dataset.grouping.map((g: { name: string }) => g.name)).toEqual(['ResourceId', 'MeterSubCategory']);
@@ -164,11 +164,11 @@ describe('cost-check against Cost Management (emulated)', () => {
   it('names a new cost line, a vanished replica and the restore-test servers (by prefix and by tag)', async () => {
     const lines = planLines(ids);
     const replicaGone = (e: LedgerEntry) => !(e.resourceId === ids.replica && e.day > day('2026-11-16'));
-    const restoreTag = { purpose: 'dbops-backup-verification' };
+    const restoreTag = { purpose: 'dbops-restore-test' };
     ledger = [
       ...plan().filter(replicaGone),
       ...spread([{ resourceId: ids.privateEndpoint('pe-pg-2'), meter: METERS.privateEndpoint, perDay: 0.24 }], '2026-11-05', '2026-11-19'),
-      ...spread([{ resourceId: ids.server('dbops-verify-20261115'), meter: METERS.compute, perDay: 2.5 }], '2026-11-15', '2026-11-15'),
+      ...spread([{ resourceId: ids.server('pg-dbops-test-rt-202611150300-1'), meter: METERS.compute, perDay: 2.5 }], '2026-11-15', '2026-11-15'),
       ...spread([{ resourceId: ids.server('pg-restore-check-1'), meter: METERS.compute, perDay: 4, tags: restoreTag }], '2026-11-17', '2026-11-19'),
     ];
     expect(lines).toHaveLength(8);
@@ -185,7 +185,7 @@ describe('cost-check against Cost Management (emulated)', () => {
     expect(restore?.message).toMatch(/pg-restore-check-1 billed on each of the last 2 complete days: left running\?/);
     expect(restore?.details).toEqual({
       servers: {
-        'dbops-verify-20261115': { cost: 2.5, days: ['2026-11-15'] },
+        'pg-dbops-test-rt-202611150300-1': { cost: 2.5, days: ['2026-11-15'] },
         'pg-restore-check-1': { cost: 12, days: ['2026-11-17', '2026-11-18', '2026-11-19'] },
       },
     });

@@ -2,16 +2,9 @@ import type { Server } from '../../shared/azure/index.js';
 import type { CoreSettings } from '../../shared/config.js';
 import { ConfigurationError, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
 
-/** Tags every temporary restore server carries; the orphan sweep deletes only servers with all of them. */
-export const RESTORE_TAGS = {
-  purpose: 'purpose',
-  createdBy: 'created-by',
-  expiresAt: 'expires-at',
-  source: 'source-server',
-  attempt: 'restore-test-attempt',
-} as const;
-export const RESTORE_PURPOSE = 'dbops-restore-test';
-export const RESTORE_CREATED_BY = 'dbops backup-verification';
+import { RESTORE_CREATED_BY, RESTORE_PURPOSE, RESTORE_TAGS, restoreServerPrefix } from '../../shared/restore-servers.js';
+
+export { RESTORE_CREATED_BY, RESTORE_PURPOSE, RESTORE_TAGS };
 
 /** Test-only: the emulator's restored copies name their real database and port in these tags. */
 export const EMULATOR_DATABASE_TAG = 'emulator-database';
@@ -25,9 +18,10 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 12); /
  * digits and hyphens.
  */
 export function temporaryServerName(source: string, startedAt: Date, attempt: number): string {
-  const suffix = `-rt-${stamp(startedAt)}-${attempt}`;
-  const base = source.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63 - suffix.length).replace(/-+$/, '');
-  return `${base}${suffix}`;
+  const suffix = `${stamp(startedAt)}-${attempt}`;
+  const prefix = restoreServerPrefix(source);
+  const base = prefix.slice(0, -'-rt-'.length).slice(0, 63 - suffix.length - '-rt-'.length).replace(/-+$/, '');
+  return `${base}-rt-${suffix}`;
 }
 
 export function restoreTags(input: { source: string; attempt: number; expiresAt: Date }): Record<string, string> {

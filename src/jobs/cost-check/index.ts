@@ -1,3 +1,4 @@
+import { restoreServerPrefix } from '../../shared/restore-servers.js';
 import { z } from 'zod';
 import { AzureOperationError, azureRequires, getAzure, type AzureServices } from '../../shared/azure/index.js';
 import { defineJob, type Finding, type JobOutcome } from '../../shared/job.js';
@@ -67,7 +68,7 @@ export const costCheck = defineJob({
       serverName: azure.settings.serverName,
       replicaName: azure.settings.replicaName,
       highAvailability: ha.enabled,
-      restorePrefixes: s.restoreServerPrefixes,
+      restorePrefixes: [...s.restoreServerPrefixes, ...(azure.settings.serverName ? [restoreServerPrefix(azure.settings.serverName)] : [])],
       restoreResourceIds: restoreIds,
     };
 

@@ -1,3 +1,4 @@
+import { RESTORE_PURPOSE } from '../../shared/restore-servers.js';
 import { z } from 'zod';
 import { int, list, num, setting } from '../../shared/settings.js';
 
@@ -58,14 +59,14 @@ export const costCheckSettings = {
   }),
   restoreServerPrefixes: setting({
     env: 'DBOPS_COST_RESTORE_SERVER_PREFIXES',
-    doc: "Comma-separated name prefixes of backup-verification's temporary restore servers; their cost is reported apart (it should be small and end the same day).",
-    default: 'dbops-verify-,dbops-restore-',
+    doc: "Comma-separated name prefixes of temporary restore servers, besides backup-verification's own (<server>-rt-…, always matched); their cost is reported apart (it should be small and end the same day).",
+    default: '',
     schema: list(),
   }),
   restoreServerTag: setting({
     env: 'DBOPS_COST_RESTORE_TAG',
     doc: "Tag (name=value) of backup-verification's temporary restore servers, found with one extra tag-filtered query; \"none\" skips it.",
-    default: 'purpose=dbops-backup-verification',
+    default: `purpose=${RESTORE_PURPOSE}`,
     schema: tagFilter(),
   }),
   reservedDiscountPercent: setting({
