@@ -1,5 +1,6 @@
 import { registerJob, type RegisteredJob } from '../shared/job.js';
 import { installVerification } from './install-verification.js';
+import { passwordRotation } from './password-rotation/index.js';
 import { securityAudit } from './security-audit/index.js';
 
 /**
@@ -9,6 +10,7 @@ import { securityAudit } from './security-audit/index.js';
 export const jobs: readonly RegisteredJob[] = [
   registerJob(installVerification),
   registerJob(securityAudit),
+  registerJob(passwordRotation),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {
