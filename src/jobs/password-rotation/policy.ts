@@ -56,9 +56,13 @@ export function matchesFingerprint(password: string, fingerprint: string): boole
 }
 
 /** A policy-compliant password equal to none of the earlier ones (plain values and fingerprints). */
-export function newPassword(policy: PasswordPolicy, earlier: { values: readonly string[]; fingerprints: readonly string[] }): string {
+export function newPassword(
+  policy: PasswordPolicy,
+  earlier: { values: readonly string[]; fingerprints: readonly string[] },
+  generate: (policy: PasswordPolicy) => string = generatePassword,
+): string {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const candidate = generatePassword(policy);
+    const candidate = generate(policy);
     if (earlier.values.includes(candidate)) continue;
     if (earlier.fingerprints.some((f) => matchesFingerprint(candidate, f))) continue;
     return candidate;

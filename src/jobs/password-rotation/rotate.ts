@@ -99,7 +99,10 @@ export async function processRole(deps: Deps, managed: ManagedRole, request: Rot
   let versions = await listVersions(secrets, managed.secret);
   let latest = await latestVersion(secrets, managed.secret, versions);
 
-  if (latest && latest.enabled) {
+  // In dual-role mode a version naming the group role itself predates the mode (its login is
+  // being retired): there is nothing to repair in it, only a first blue/green rotation to do.
+  const repairable = latest && latest.enabled && (mode === 'single' || dualLogins(managed.role).some((l) => l === latest?.tags[TAG.login]) || latest.contentType === CONTENT_TYPE.dual);
+  if (latest && repairable) {
     if (ctx.dryRun) {
       if (latest.state === 'pending') {
         d.actions.push({ description: `finish or discard the interrupted rotation of ${managed.secret} (pending version ${latest.version})`, status: 'planned' });
