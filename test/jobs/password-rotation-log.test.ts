@@ -31,6 +31,7 @@ describe('password-rotation and the server log', () => {
     const url = server.url('postgres');
     await migrate({ kind: 'url', url }, memoryLogger());
     const pool = new pg.Pool({ connectionString: url, max: 4 });
+    pool.on('error', () => undefined); // the server stops after the tests
     db = { name: 'postgres', url, target: { kind: 'url', url }, pool, drop: () => pool.end() };
     emu = await startAzureEmulator();
   });
