@@ -5,6 +5,7 @@ import { failoverCheck } from './failover-check/index.js';
 import { healthCheck } from './health-check/index.js';
 import { installVerification } from './install-verification.js';
 import { partitionMaintenance } from './partition-maintenance/index.js';
+import { passwordRotation } from './password-rotation/index.js';
 import { securityAudit } from './security-audit/index.js';
 import { statsRefresh } from './stats-refresh/index.js';
 
@@ -21,6 +22,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(costCheck),
   registerJob(failoverCheck),
   registerJob(backupVerification),
+  registerJob(passwordRotation),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {

@@ -1,3 +1,4 @@
+import { managedSecretNames } from '../rotation/managed-roles.js';
 import type { Env } from '../settings.js';
 import { serverResourceId } from './normalize.js';
 import type { RoutingConfig } from './route.js';
@@ -5,8 +6,9 @@ import type { RoutingConfig } from './route.js';
 /**
  * The routing configuration from settings: the servers named by DBOPS_AZURE_SUBSCRIPTION_ID,
  * DBOPS_AZURE_RESOURCE_GROUP, DBOPS_AZURE_SERVER_NAME and DBOPS_AZURE_REPLICA_NAME (declared by
- * the Azure settings group), and the secrets password-rotation manages (DBOPS_ROTATION_SECRETS,
- * declared by that job). Unset settings simply match nothing.
+ * the Azure settings group), and the secrets password-rotation manages (the secret half of each
+ * role=secret pair in DBOPS_ROTATION_ROLES, shared/rotation/managed-roles.ts). Unset server
+ * settings simply match nothing.
  */
 export function routingConfigFromEnv(env: Env): RoutingConfig {
   const sub = env.DBOPS_AZURE_SUBSCRIPTION_ID?.trim();
@@ -14,9 +16,6 @@ export function routingConfigFromEnv(env: Env): RoutingConfig {
   const servers = [env.DBOPS_AZURE_SERVER_NAME, env.DBOPS_AZURE_REPLICA_NAME].map((s) => s?.trim()).filter((s): s is string => !!s);
   return {
     serverResourceIds: sub && rg ? servers.map((s) => serverResourceId(sub, rg, s)) : [],
-    managedSecrets: (env.DBOPS_ROTATION_SECRETS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    managedSecrets: managedSecretNames(env),
   };
 }
