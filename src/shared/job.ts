@@ -152,3 +152,19 @@ export type RegisteredJob = JobDefinition<unknown>;
 export function registerJob<P>(job: JobDefinition<P>): RegisteredJob {
   return job as unknown as RegisteredJob;
 }
+
+/** Times a job's phases into `steps` (the report's timings), whether the phase succeeds or throws. */
+export function stepTimer(): { steps: Record<string, number>; timed<T>(name: string, fn: () => Promise<T>): Promise<T> } {
+  const steps: Record<string, number> = {};
+  return {
+    steps,
+    async timed(name, fn) {
+      const t = performance.now();
+      try {
+        return await fn();
+      } finally {
+        steps[name] = Math.round(performance.now() - t);
+      }
+    },
+  };
+}

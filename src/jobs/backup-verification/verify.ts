@@ -1,5 +1,5 @@
 import { ident, qualified, type Queryable } from '../../shared/db/sql.js';
-import type { Finding } from '../../shared/job.js';
+import { stepTimer, type Finding } from '../../shared/job.js';
 import { PLAN_TABLES } from '../../shared/plan.js';
 import { errorMessage } from '../../shared/redact.js';
 import { checkCircuitBreaker, checkIndexes, checkPartitions, checkRoles, checkTables } from '../../shared/verify/installation.js';
@@ -45,15 +45,7 @@ export interface VerifyResult {
 /** Plan 10.2.2 and more: the restored copy has the schema, the rows, sound indexes and the same data. */
 export async function verifyRestoredCopy(production: Queryable, copy: Queryable, o: VerifyOptions): Promise<VerifyResult> {
   const findings: Finding[] = [];
-  const steps: Record<string, number> = {};
-  const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await fn();
-    } finally {
-      steps[name] = Math.round(performance.now() - t);
-    }
-  };
+  const { steps, timed } = stepTimer();
 
   // Schema, tables, indexes, partitions, roles (install-verification's checks). Server settings
   // and preloaded extensions are not restored (they are server parameters), so not checked here.

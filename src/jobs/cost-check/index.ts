@@ -1,7 +1,7 @@
 import { restoreServerPrefix } from '../../shared/restore-servers.js';
 import { z } from 'zod';
 import { AzureOperationError, azureRequires, getAzure, type AzureServices } from '../../shared/azure/index.js';
-import { defineJob, type Finding, type JobOutcome } from '../../shared/job.js';
+import { defineJob, stepTimer, type Finding, type JobOutcome } from '../../shared/job.js';
 import { errorMessage } from '../../shared/redact.js';
 import { readSettings, type SettingsOf } from '../../shared/settings.js';
 import { anomalies, calendar, componentTotals, dailyTotals, lineChanges, monthOverMonth, totals, type Calendar } from './analysis.js';
@@ -33,15 +33,7 @@ export const costCheck = defineJob({
     const s = readSettings(costCheckSettings, ctx.env);
     const { azure, missing } = getAzure(ctx.services, 'cost');
     if (!azure) return { status: 'skipped', summary: `Azure not configured: set ${missing.join(', ')}` };
-    const steps: Record<string, number> = {};
-    const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-      const t = performance.now();
-      try {
-        return await fn();
-      } finally {
-        steps[name] = Math.round(performance.now() - t);
-      }
-    };
+    const { steps, timed } = stepTimer();
     const now = ctx.now();
     const cal = calendar(now, s.dataLagHours);
     const notes: string[] = [];
