@@ -49,6 +49,15 @@ describe('HTTP functions (test mode)', () => {
     expect(JSON.stringify(unknownField.jsonBody)).toMatch(/dryrun/);
   });
 
+  it('a timer loads its job on first use and records the run as a timer run', async () => {
+    const { timerHandler } = await import('../src/functions/timers.js');
+    const { manifests } = await import('../src/jobs/manifests.js');
+    const health = manifests.find((m) => m.name === 'health-check')!;
+    await timerHandler(health, health.schedules[0]!, () => testDeps(db))({ isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } }, new InvocationContext());
+    const { rows } = await db.pool.query(`SELECT trigger, triggered_by, params FROM ops.job_run WHERE job = 'health-check'`);
+    expect(rows).toEqual([{ trigger: 'timer', triggered_by: 'timer:DBOPS_SCHEDULE_HEALTH_CHECK', params: expect.objectContaining({ mode: 'probe' }) }]);
+  });
+
   it('health answers 200 with no secret in it', async () => {
     const res = await healthHandler(() => testDeps(db))(new HttpRequest({ method: 'GET', url: 'http://localhost/api/health' }), new InvocationContext());
     expect(res.status).toBe(200);
@@ -85,5 +94,14 @@ describe('function registration', () => {
     expect(() => parseNcrontab('*/5 * * * *', 'DBOPS_SCHEDULE_HEALTH_CHECK')).toThrow(/DBOPS_SCHEDULE_HEALTH_CHECK.*six/);
     expect(() => parseNcrontab('0 61 * * * *', 'X')).toThrow(/not a valid NCRONTAB/);
     expect(parseNcrontab('0 0 17 * * *', 'X', 1, new Date('2026-11-29T12:00:00Z'))[0]?.toISOString()).toBe('2026-11-29T17:00:00.000Z');
+  });
+});
+
+describe('job manifests (what the Function App registers before loading any job)', () => {
+  it('match the registry: same jobs, order, titles and schedules', async () => {
+    const { manifests } = await import('../src/jobs/manifests.js');
+    const { jobs } = await import('../src/jobs/index.js');
+    const shape = (j: { name: string; title: string; schedules: unknown[] }) => ({ name: j.name, title: j.title, schedules: j.schedules });
+    expect(manifests.map(shape)).toEqual(jobs.map(shape));
   });
 });

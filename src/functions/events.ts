@@ -1,5 +1,5 @@
 import type { EventGridEvent, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { findJob } from '../jobs/index.js';
+import { loadJob } from './jobs.js';
 import { handleSignals } from '../shared/events/handle.js';
 import { SignalParseError } from '../shared/events/normalize.js';
 import { errorMessage } from '../shared/redact.js';
@@ -14,8 +14,8 @@ const MAX_ALERT_BYTES = 256 * 1024;
  */
 export function eventGridHandler(runtime: RuntimeSource) {
   return async (event: EventGridEvent, context: InvocationContext): Promise<void> => {
-    const deps = forInvocation(runtime(), context);
-    const outcomes = await handleSignals(event, { source: 'eventgrid', trigger: 'eventgrid', deps, findJob });
+    const deps = forInvocation(await runtime(), context);
+    const outcomes = await handleSignals(event, { source: 'eventgrid', trigger: 'eventgrid', deps, findJob: loadJob });
     for (const o of outcomes) deps.log.info(`event ${o.id}: ${o.outcome}${o.job ? ` ${o.job}` : ''}: ${o.reason}`);
   };
 }
@@ -23,7 +23,7 @@ export function eventGridHandler(runtime: RuntimeSource) {
 /** POST /api/alerts/resource-health: an action group's Azure Function receiver (common alert schema). */
 export function alertHandler(runtime: RuntimeSource) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const deps = forInvocation(runtime(), context);
+    const deps = forInvocation(await runtime(), context);
     const text = Buffer.from(await request.arrayBuffer()).toString('utf8');
     if (text.length > MAX_ALERT_BYTES) return { status: 413, jsonBody: { error: 'alert payload too large' } };
     let payload: unknown;
@@ -34,7 +34,7 @@ export function alertHandler(runtime: RuntimeSource) {
       return { status: 400, jsonBody: { error: 'The body is not JSON: send the common alert schema.' } };
     }
     try {
-      const outcomes = await handleSignals(payload, { source: 'azure-monitor', trigger: 'alert', deps, findJob });
+      const outcomes = await handleSignals(payload, { source: 'azure-monitor', trigger: 'alert', deps, findJob: loadJob });
       const unreadable = outcomes.filter((o) => o.outcome === 'unreadable');
       // Only an unreadable payload is refused: retrying it would not help.
       if (unreadable.length === outcomes.length) return { status: 400, jsonBody: { error: unreadable.map((o) => o.reason).join('; '), outcomes } };

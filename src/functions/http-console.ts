@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { jobs } from '../jobs/index.js';
+import { manifests } from '../jobs/manifests.js';
 import { createPool } from '../shared/db/connection.js';
 import { loadConsoleData } from '../shared/console/data.js';
 import { escapeHtml } from '../shared/console/html.js';
@@ -11,10 +11,10 @@ import { forInvocation, type RuntimeSource } from './runtime.js';
 /** GET /api/console: the status page, server-rendered. */
 export function consoleHandler(runtime: RuntimeSource) {
   return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    const deps = forInvocation(runtime(), context);
+    const deps = forInvocation(await runtime(), context);
     const pool = createPool(deps.target, { applicationName: 'dbops:console', lockTimeoutMs: 1000, statementTimeoutMs: 10_000, max: 2 }, deps.log, 10);
     try {
-      const data = await loadConsoleData(pool, { jobs: jobs.map((j) => ({ name: j.name, title: j.title })), environment: deps.settings.environment });
+      const data = await loadConsoleData(pool, { jobs: manifests.map((j) => ({ name: j.name, title: j.title })), environment: deps.settings.environment });
       return { status: 200, headers: { ...CONSOLE_HEADERS }, body: renderConsole(data) };
     } catch (err) {
       return { status: 500, headers: { ...CONSOLE_HEADERS }, body: `<!doctype html><title>dbops</title><p>The status page could not be built: ${escapeHtml(errorMessage(err))}</p>` };

@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { jobNames } from '../jobs/index.js';
+import { manifestNames as jobNames } from '../jobs/manifests.js';
 import { createPool } from '../shared/db/connection.js';
 import { errorMessage } from '../shared/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
@@ -12,7 +12,7 @@ export function healthHandler(runtime: RuntimeSource) {
   return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     let deps;
     try {
-      deps = forInvocation(runtime(), context);
+      deps = forInvocation(await runtime(), context);
     } catch (err) {
       return { status: 503, jsonBody: { status: 'misconfigured', error: errorMessage(err) } };
     }

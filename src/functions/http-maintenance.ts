@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
-import { findJob, jobNames } from '../jobs/index.js';
+import { manifestNames } from '../jobs/manifests.js';
+import { loadJob } from './jobs.js';
 import type { JobReport, RegisteredJob } from '../shared/job.js';
 import { errorMessage } from '../shared/redact.js';
 import { isAlreadyRunning, ParamsError, runJob, type RunnerDeps } from '../shared/runner/run-job.js';
@@ -75,10 +76,15 @@ async function start(job: RegisteredJob, params: Record<string, unknown>, deps: 
 }
 
 /** POST /api/maintenance/{job}: runs a job on demand; body {"params": {...}, "dryRun": true}. */
-export function maintenanceHandler(runtime: RuntimeSource, registry: { find(name: string): RegisteredJob | undefined; names(): string[] } = { find: findJob, names: jobNames }) {
+export interface JobLookup {
+  find(name: string): Promise<RegisteredJob | undefined> | RegisteredJob | undefined;
+  names(): string[];
+}
+
+export function maintenanceHandler(runtime: RuntimeSource, registry: JobLookup = { find: loadJob, names: manifestNames }) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const name = request.params.job ?? '';
-    const job = registry.find(name);
+    const job = await registry.find(name);
     if (!job) return json(404, { error: `Unknown job "${name.slice(0, 100)}".`, jobs: registry.names() });
     const body = await readBody(request);
     if (!body.ok) return body.response;
@@ -91,7 +97,7 @@ export function maintenanceHandler(runtime: RuntimeSource, registry: { find(name
       });
     }
     try {
-      return await start(job, parsed.data.params, forInvocation(runtime(), context), parsed.data.dryRun, callerIdentity(request, parsed.data.triggeredBy));
+      return await start(job, parsed.data.params, forInvocation(await runtime(), context), parsed.data.dryRun, callerIdentity(request, parsed.data.triggeredBy));
     } catch (err) {
       if (err instanceof ParamsError) return json(400, { error: err.message, problems: err.problems });
       context.error(`maintenance ${name} failed to start: ${errorMessage(err)}`);

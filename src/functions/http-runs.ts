@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
-import { jobNames } from '../jobs/index.js';
+import { manifestNames as jobNames } from '../jobs/manifests.js';
 import { createPool } from '../shared/db/connection.js';
 import { errorMessage } from '../shared/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
@@ -46,7 +46,7 @@ const shape = (r: RunRow) => ({
 });
 
 async function withPool<T>(runtime: RuntimeSource, context: InvocationContext, fn: (q: (sql: string, values: unknown[]) => Promise<RunRow[]>) => Promise<T>): Promise<T> {
-  const deps = forInvocation(runtime(), context);
+  const deps = forInvocation(await runtime(), context);
   const pool = createPool(deps.target, { applicationName: 'dbops:runs-api', lockTimeoutMs: 1000, statementTimeoutMs: 5000, max: 1 }, deps.log, 10);
   try {
     return await fn(async (sql, values) => (await pool.query<RunRow>(sql, values)).rows);

@@ -3,15 +3,20 @@ import { createLogger, type Logger } from '../shared/log.js';
 import type { RunnerDeps } from '../shared/runner/run-job.js';
 import { createRuntime } from '../shared/runner/runtime.js';
 
-let cached: RunnerDeps | undefined;
+let cached: Promise<RunnerDeps> | undefined;
 
-/** One runtime per Function App process, built on first use from the app settings. */
-export function processRuntime(): RunnerDeps {
-  cached ??= createRuntime({ env: process.env });
+/**
+ * One runtime per Function App process, built on the first invocation from the app settings.
+ * The job registry loads first: jobs and the modules they use add their service providers
+ * (Azure clients, the archive store, the secret inventory) when imported.
+ */
+export function processRuntime(): Promise<RunnerDeps> {
+  cached ??= import('../jobs/index.js').then(() => createRuntime({ env: process.env }));
+  cached.catch(() => (cached = undefined));
   return cached;
 }
 
-export type RuntimeSource = () => RunnerDeps;
+export type RuntimeSource = () => RunnerDeps | Promise<RunnerDeps>;
 
 /** The runtime with its log lines going to the invocation's log (Application Insights). */
 export function forInvocation(deps: RunnerDeps, context: InvocationContext): RunnerDeps {

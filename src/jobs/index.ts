@@ -10,8 +10,9 @@ import { securityAudit } from './security-audit/index.js';
 import { statsRefresh } from './stats-refresh/index.js';
 
 /**
- * Every job dbops knows, in the order the demo runs them. Adding a job: write src/jobs/<name>.ts
- * with defineJob, then add one line here; the CLI, timers, HTTP API and docs pick it up.
+ * Every job dbops knows, in the order the demo runs them. Adding a job: write its manifest
+ * (name, purpose, schedules) and its definition (src/jobs/<name>/), then add one line here and
+ * one in manifests.ts; the CLI, timers, HTTP API and docs pick it up.
  */
 export const jobs: readonly RegisteredJob[] = [
   registerJob(installVerification),

@@ -11,6 +11,7 @@ import {
   checkServerSettings,
   checkTables,
 } from '../shared/verify/installation.js';
+import { manifest } from './install-verification.manifest.js';
 
 export { toBase } from '../shared/verify/installation.js';
 
@@ -31,10 +32,7 @@ const params = z
 
 /** Plan section 10.1: the schema, tables, indexes, roles, grants, extensions and settings match the plan. */
 export const installVerification = defineJob({
-  name: 'install-verification',
-  title: 'Install verification',
-  description: 'Checks schema, tables, indexes, partitions, roles, grants, extensions and server settings against the installation plan (section 10.1).',
-  schedules: [],
+  ...manifest,
   params,
   settings: installVerificationSettings,
   async run(ctx, p) {

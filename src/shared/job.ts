@@ -108,11 +108,15 @@ export interface Schedule {
   params?: Record<string, unknown>;
 }
 
-export interface JobDefinition<P = Record<string, unknown>> {
+/** A job as the Function App registers it, before (and without) loading its code. */
+export interface JobManifest {
   name: string;
   title: string;
   description: string;
   schedules: Schedule[];
+}
+
+export interface JobDefinition<P = Record<string, unknown>> extends JobManifest {
   params: z.ZodType<P>;
   /** Settings this job reads beyond the core ones (documented with the job). */
   settings?: SettingSpecs;

@@ -9,19 +9,13 @@ import { readSettings } from '../../shared/settings.js';
 import { checkBackups } from './daily.js';
 import { reconcile } from './reconcile.js';
 import { backupVerificationSettings } from './settings.js';
+import { dailySchedule, JOB, manifest } from './manifest.js';
 
 export { backupVerificationSettings } from './settings.js';
 export { restoredServerTarget, temporaryServerName, isTemporaryRestoreServer, RESTORE_TAGS, RESTORE_PURPOSE, RESTORE_CREATED_BY } from './temp-server.js';
 export { weeklyTestDue } from './reconcile.js';
 
-const JOB = 'backup-verification';
 
-const dailySchedule = {
-  setting: 'DBOPS_SCHEDULE_BACKUP_VERIFICATION',
-  default: '0 0 19 * * *',
-  description: 'daily backup check (04:00 KST, after the 02:00-04:00 KST backup window): newest backup, restore window, retention, geo-redundancy',
-  params: { mode: 'daily' },
-};
 
 const params = z
   .object({
@@ -60,19 +54,7 @@ async function lastDailyData(ctx: JobContext): Promise<Record<string, unknown>> 
 
 /** Plan 5.1 (automatic backups, 35 days, geo-redundant), 8.1.1 (daily check, weekly restore test), 10.2.2 (restore, count, delete). */
 export const backupVerification = defineJob({
-  name: JOB,
-  title: 'Backup verification',
-  description:
-    'Daily: the newest automatic backup, the restore window, retention and geo-redundancy. Weekly: a point-in-time restore into a temporary server, advanced one step per tick, verified against production (schema, row counts, RPO, amcheck, checksums), then deleted.',
-  schedules: [
-    dailySchedule,
-    {
-      setting: 'DBOPS_SCHEDULE_BACKUP_RESTORE_TEST',
-      default: '0 */10 * * * *',
-      description: 'restore-test reconciler tick: advances the weekly restore test one step; a new test starts after DBOPS_BACKUP_RESTORE_TEST_START',
-      params: { mode: 'reconcile' },
-    },
-  ],
+  ...manifest,
   params,
   settings: backupVerificationSettings,
   requires: azureRequires('server'),

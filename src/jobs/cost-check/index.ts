@@ -9,6 +9,7 @@ import { allocate, COMPONENT_LABELS, COMPONENTS, isComputeMeter, isRestoreServer
 import { dailyCost, forecastCost, taggedResources, usesCommitments, type CostType } from './queries.js';
 import { costCheckSettings } from './settings.js';
 import { addDays, dayNumber, dayText, type CostRow } from './table.js';
+import { manifest } from './manifest.js';
 
 export { costCheckSettings } from './settings.js';
 
@@ -21,11 +22,7 @@ const params = z.object({}).strict();
 
 /** Plan section 9: the database's spend against its budget and last month, every day. */
 export const costCheck = defineJob({
-  name: 'cost-check',
-  title: 'Cost check',
-  description:
-    'Month-to-date cost, projected month-end (complete days only) and last month from Cost Management, against the budget (plan 9.2.1: $1,600, +20 %); per-component split, daily anomalies, new or vanished cost lines, restore-test servers and savings hints.',
-  schedules: [{ setting: 'DBOPS_SCHEDULE_COST_CHECK', default: '0 0 1 * * *', description: 'daily cost check (10:00 KST, after the overnight usage data has landed)' }],
+  ...manifest,
   params,
   settings: costCheckSettings,
   requires: azureRequires('cost'),

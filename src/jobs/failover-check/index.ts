@@ -10,6 +10,7 @@ import { runRunbook } from './runbook.js';
 import { changesSince, describeSnapshot, readSnapshot, type ServerSnapshot } from './server-state.js';
 import { failoverSettings } from './settings.js';
 import { eventForSignal, insertEvent, latestEvent, markPlatformResolved, openEvent, readWatch, writeWatch, type DetectedBy } from './store.js';
+import { manifest } from './manifest.js';
 
 const params = z
   .object({
@@ -29,13 +30,7 @@ type Params = z.infer<typeof params>;
 
 /** Plan 5.2.2 / 8.2.2 steps 4–5 / 10.2.1: react to failovers, measure them, guide a region failover. */
 export const failoverCheck = defineJob({
-  name: 'failover-check',
-  title: 'Failover check',
-  description:
-    'On a Resource Health alert, a restart/promote event or a state change seen by its poll: alerts at once, probes until the primary accepts writes, records the downtime, zones and replica state against the plan (RTO 2 min), and sends the resolution. Also the region failover runbook (promote-replica, switchover) and the failover drill.',
-  schedules: [
-    { setting: 'DBOPS_SCHEDULE_FAILOVER_CHECK', default: '0 */2 * * * *', description: 'safety-net poll of the server state (every 2 minutes)', params: { source: 'timer' } },
-  ],
+  ...manifest,
   params,
   settings: failoverSettings,
   requires: azureRequires('server'),

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from '../../shared/db/pg.js';
 import pRetry from 'p-retry';
 import { poolConfig, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
 import type { Logger } from '../../shared/log.js';
@@ -50,7 +51,7 @@ export async function probeWritable(options: ProbeOptions): Promise<ProbeResult>
   );
   const attempt = async () => {
     attempts += 1;
-    const client = new pg.Client(config);
+    const client = new (pgModule().Client)(config);
     client.on('error', () => undefined);
     try {
       await client.connect();

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from '../../shared/db/pg.js';
 import type { AzureServices } from '../../shared/azure/index.js';
 import { errorMessage } from '../../shared/redact.js';
 import type { Finding } from '../../shared/job.js';
@@ -25,7 +26,7 @@ export async function readReplica(azure: AzureServices, replicaUrl: string | und
     }
   }
   if (replicaUrl) {
-    const client = new pg.Client({ connectionString: replicaUrl, connectionTimeoutMillis: Math.min(connectTimeoutSeconds, 10) * 1000, application_name: 'dbops:failover-check:replica' });
+    const client = new (pgModule().Client)({ connectionString: replicaUrl, connectionTimeoutMillis: Math.min(connectTimeoutSeconds, 10) * 1000, application_name: 'dbops:failover-check:replica' });
     client.on('error', () => undefined);
     try {
       await client.connect();

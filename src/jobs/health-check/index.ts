@@ -24,6 +24,7 @@ import { primaryReplicationCheck, replicaCheck } from './replication.js';
 import { healthCheckSettings } from './settings.js';
 import { loadHistory, problemsOf, pruneSnapshots, saveSnapshot, type Counters, type Problem } from './snapshot.js';
 import { summarize } from './summary.js';
+import { manifest } from './manifest.js';
 
 export { healthCheckSettings } from './settings.js';
 export type { PlatformMetricsSource } from './platform.js';
@@ -151,24 +152,7 @@ export async function runChecks(ctx: JobContext, p: HealthCheckParams, options: 
 
 /** Plan sections 6.1 (system, performance, business metrics), 6.2 (alert rules) and 8.1.1 (daily checklist). */
 export const healthCheck = defineJob({
-  name: 'health-check',
-  title: 'Health check',
-  description:
-    "The plan's daily checklist and alert thresholds: connections, sessions, locks, deadlocks, cache hit, TPS, statement time, wraparound, sequences, invalid indexes, replication, platform metrics and business success rates; a snapshot per run in ops.health_snapshot.",
-  schedules: [
-    {
-      setting: 'DBOPS_SCHEDULE_HEALTH_CHECK',
-      default: '0 */5 * * * *',
-      description: 'probe every 5 minutes; its report carries only what changed since the previous check',
-      params: { mode: 'probe' },
-    },
-    {
-      setting: 'DBOPS_SCHEDULE_HEALTH_CHECK_DAILY',
-      default: '0 0 0 * * *',
-      description: 'the full daily checklist (plan 8.1.1), 09:00 KST',
-      params: { mode: 'daily' },
-    },
-  ],
+  ...manifest,
   params,
   settings: healthCheckSettings,
   async run(ctx, p) {

@@ -2,7 +2,6 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { ContainerClient } from '@azure/storage-blob';
-import { to as copyTo } from 'pg-copy-streams';
 import { qualified } from '../../shared/db/sql.js';
 import type { JobContext } from '../../shared/job.js';
 import { registerSecret } from '../../shared/redact.js';
@@ -109,6 +108,7 @@ export async function archiveTable(
       await client.query('SET LOCAL statement_timeout = 0');
       const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${source}`);
       const rows = Number(counted.rows[0]!.n);
+      const { to: copyTo } = await import('pg-copy-streams'); // only when archiving is on
       const copy = client.query(copyTo(`COPY ${source} TO STDOUT`));
       const gzip = createGzip();
       const [, uploaded] = await Promise.all([

@@ -8,6 +8,7 @@ import { processRole, type RoleOutcome, type RotationRequest } from './rotate.js
 import { rotationParams, rotationSettings } from './settings.js';
 import { ROTATION_HOOKS_SERVICE, type RotationHooks } from './steps.js';
 import './inventory.js';
+import { manifest } from './manifest.js';
 
 export { ROTATION_HOOKS_SERVICE, type RotationHooks } from './steps.js';
 
@@ -32,17 +33,7 @@ const describe = (o: RoleOutcome): string => {
 
 /** Plan 4.3.2: database passwords rotated through Key Vault, staged, verified and recoverable. */
 export const passwordRotation = defineJob({
-  name: 'password-rotation',
-  title: 'Password rotation',
-  description:
-    'Rotates the managed roles\' passwords through Key Vault (plan 4.3.2): generate, stage as a pending version, set a SCRAM-SHA-256 verifier, sign in with it, mark it current with a 90-day expiry; an interrupted rotation is finished or rolled back by the next run.',
-  schedules: [
-    {
-      setting: 'DBOPS_SCHEDULE_PASSWORD_ROTATION',
-      default: '0 0 1 * * *',
-      description: 'daily fallback: rotates any managed secret within DBOPS_ROTATION_WINDOW_DAYS of expiry, in case a SecretNearExpiry event was lost',
-    },
-  ],
+  ...manifest,
   params: rotationParams,
   settings: rotationSettings,
   requires: azureRequires('keyVault'),

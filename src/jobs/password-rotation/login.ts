@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from '../../shared/db/pg.js';
 import type { ConnectionTarget } from '../../shared/db/connection.js';
 import { errorMessage } from '../../shared/redact.js';
 import type { Credential } from './vault.js';
@@ -19,7 +20,7 @@ export function loginConfig(target: ConnectionTarget, c: Credential, connectTime
 
 /** Opens a new session as `c` and runs a query. Returns null when it worked, else why not (redacted). */
 export async function tryLogin(target: ConnectionTarget, c: Credential, connectTimeoutSeconds: number): Promise<string | null> {
-  const client = new pg.Client(loginConfig(target, c, connectTimeoutSeconds));
+  const client = new (pgModule().Client)(loginConfig(target, c, connectTimeoutSeconds));
   client.on('error', () => undefined);
   try {
     await client.connect();

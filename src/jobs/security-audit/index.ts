@@ -13,6 +13,7 @@ import { applyLockouts, liftExpiredLockouts } from './lockout.js';
 import { checkPrivilegeDrift } from './privileges.js';
 import { securityServices, type LogWindow, type ServerLogSource } from './services.js';
 import { securityAuditSettings } from './settings.js';
+import { manifest } from './manifest.js';
 
 export { securityAuditSettings } from './settings.js';
 export type { ManagedSecret, ManagedSecretInventory, ServerLogEntry, ServerLogSource, LogWindow } from './services.js';
@@ -34,19 +35,7 @@ const params = z
 
 /** Plan sections 4.1, 4.3.2 and the daily/weekly security checklists of 8.1.1 and 8.1.2. */
 export const securityAudit = defineJob({
-  name: 'security-audit',
-  title: 'Security audit',
-  description:
-    'Failed logins (opt-in lockout of personal roles), privilege drift against the plan, permission changes, access from outside the allowed subnets and the connection rate (daily); login roles, Key Vault secrets, TLS settings and the server certificate (weekly).',
-  schedules: [
-    { setting: 'DBOPS_SCHEDULE_SECURITY_AUDIT', default: '0 15 0 * * *', description: 'daily security audit (09:15 KST): server log since the last run, privilege drift', params: { mode: 'daily' } },
-    {
-      setting: 'DBOPS_SCHEDULE_SECURITY_ACCOUNT_REVIEW',
-      default: '0 30 0 * * 1',
-      description: 'weekly account review (Mondays 09:30 KST): login roles, Key Vault secrets, TLS and certificate expiry',
-      params: { mode: 'weekly' },
-    },
-  ],
+  ...manifest,
   params,
   settings: securityAuditSettings,
   async run(ctx, p) {

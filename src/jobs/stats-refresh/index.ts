@@ -9,6 +9,7 @@ import { duplicateIndexes, invalidIndexes, listIndexes, unusedIndexes, withDefin
 import { statsRefreshSettings } from './settings.js';
 import { slowQueries } from './slow-queries.js';
 import { estimatedBloat, heavySequentialScans } from './table-report.js';
+import { manifest } from './manifest.js';
 
 const params = z
   .object({
@@ -24,17 +25,7 @@ const params = z
  * to do.
  */
 export const statsRefresh = defineJob({
-  name: 'stats-refresh',
-  title: 'Statistics refresh and index / slow-query report',
-  description:
-    'ANALYZEs only the tables whose statistics are stale (and partitioned parents, which autovacuum never analyzes); reports unused, duplicate and invalid indexes, heavy sequential scans, estimated bloat and the slowest queries (plan 8.1.2, 8.3.1).',
-  schedules: [
-    {
-      setting: 'DBOPS_SCHEDULE_STATS_REFRESH',
-      default: '0 30 18 * * *',
-      description: 'daily at 03:30 KST (18:30 UTC), off-peak',
-    },
-  ],
+  ...manifest,
   params,
   settings: statsRefreshSettings,
   long: true,

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './pg.js';
 import type { CoreSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { errorMessage, registerSecret } from '../redact.js';
@@ -120,7 +121,7 @@ export function poolConfig(target: ConnectionTarget, session: SessionOptions, co
  * 'error' on the pool, which node-postgres rethrows when nobody listens.
  */
 export function createPool(target: ConnectionTarget, session: SessionOptions, log: Logger, connectTimeoutSeconds?: number): pg.Pool {
-  const pool = new pg.Pool(poolConfig(target, session, connectTimeoutSeconds));
+  const pool = new (pgModule().Pool)(poolConfig(target, session, connectTimeoutSeconds));
   pool.on('error', (err) => log.warn('database connection lost', { error: errorMessage(err), application: session.applicationName }));
   return pool;
 }

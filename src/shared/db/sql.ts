@@ -1,8 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from './pg.js';
 
 /** Quotes an identifier that came from configuration or the catalog. */
 export function ident(name: string): string {
-  return pg.escapeIdentifier(name);
+  return pgModule().escapeIdentifier(name);
 }
 
 /** Quotes schema.name. */
@@ -11,7 +12,7 @@ export function qualified(schema: string, name: string): string {
 }
 
 export function literal(value: string): string {
-  return pg.escapeLiteral(value);
+  return pgModule().escapeLiteral(value);
 }
 
 /** Parses "schema.table" (unquoted, as settings carry it) into parts; the default schema is public. */

@@ -24,7 +24,7 @@ export interface SignalOutcome {
  */
 export async function handleSignals(
   payload: unknown,
-  options: { source: string; trigger: Trigger; deps: RunnerDeps; findJob: (name: string) => RegisteredJob | undefined },
+  options: { source: string; trigger: Trigger; deps: RunnerDeps; findJob: (name: string) => Promise<RegisteredJob | undefined> | RegisteredJob | undefined },
 ): Promise<SignalOutcome[]> {
   const { deps } = options;
   const signals = normalizeSignals(payload);
@@ -49,7 +49,7 @@ export async function handleSignals(
         outcomes.push({ id: signal.id, kind: signal.kind, outcome: 'ignored', reason: route.reason });
         continue;
       }
-      const job = options.findJob(route.job);
+      const job = await options.findJob(route.job);
       if (!job) {
         await markSignal(pool, signal.id, 'failed', `job ${route.job} is not available in this build`);
         outcomes.push({ id: signal.id, kind: signal.kind, outcome: 'failed', reason: `job ${route.job} is not available`, job: route.job });

@@ -1,0 +1,9 @@
+import type { JobManifest } from '../shared/job.js';
+
+/** What the Function App needs to register this job without loading it: name, purpose, schedules. */
+export const manifest: JobManifest = {
+  name: 'install-verification',
+  title: 'Install verification',
+  description: 'Checks schema, tables, indexes, partitions, roles, grants, extensions and server settings against the installation plan (section 10.1).',
+  schedules: [],
+};
