@@ -6,6 +6,7 @@ import { channelsFromSettings, createNotifier, type NotifierConfig } from '../..
 import { notifySettings } from '../../src/shared/notify/settings.js';
 import { jobDatabase, runJob } from '../../src/shared/runner/run-job.js';
 import { createRuntime } from '../../src/shared/runner/runtime.js';
+import { createReachabilityNotifier } from '../../src/shared/notify/notifier.js';
 import { readSettings, SettingsError, type Env } from '../../src/shared/settings.js';
 import { startAcsEmulator, type AcsEmulator } from '../support/acs-emulator.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
@@ -99,6 +100,28 @@ describe('alerts', () => {
     acs.state.faults.sms.length = 0;
     clock = new Date(clock.getTime() + 24 * 3600_000);
     await db.pool.query('TRUNCATE ops.alert_delivery, ops.alert_state');
+  });
+
+  it('alerts Teams and SMS when the database cannot be reached (plan 6.2.2), once, then the recovery', async () => {
+    const reachability = createReachabilityNotifier(config());
+    const attempt = (url: string) => {
+      const deps = testDeps(db, { env, log, now: () => clock });
+      return runJob(probe, {}, { ...deps, target: { kind: 'url', url }, settings: { ...deps.settings, connectTimeoutSeconds: 2 }, reachability }, { trigger: 'test' });
+    };
+    // The same server and database, refusing this login: a connection failure like any other.
+    const down = (() => {
+      const u = new URL(db.url);
+      u.password = 'not-shown-pw';
+      return u.toString();
+    })();
+    expect((await attempt(down)).status).toBe('failed');
+    expect(sent()).toEqual({ teams: 1, email: 0, sms: 1 });
+    expect(JSON.stringify(teams.received[0])).toMatch(/database\.unreachable/);
+    expect(JSON.stringify([teams.received, acs.state.sms])).not.toContain('not-shown-pw');
+    await attempt(down);
+    expect(sent()).toEqual({ teams: 1, email: 0, sms: 1 });
+    expect((await attempt(db.url)).status).toBe('ok');
+    expect(sent()).toEqual({ teams: 2, email: 0, sms: 2 });
   });
 
   it('routes a critical finding to Teams and SMS, as a valid Adaptive Card, in Korean by default', async () => {

@@ -267,3 +267,64 @@ export function getNotify(services: JobServices): NotifyService | undefined {
   const s = services[NOTIFY_SERVICE] as NotifyService | undefined;
   return s && typeof s.sendNow === 'function' ? s : undefined;
 }
+
+/**
+ * When a job cannot reach its database there is no ops schema to keep alert state in, yet the
+ * plan's first critical alert (§6.2.2, "데이터베이스 연결 실패") is exactly that. This sends a
+ * `database.unreachable` critical through the same channels and routing, de-duplicated in this
+ * process (once per re-notify interval per database), and a recovery when a run reaches the
+ * database again. Several instances may each send once: for an outage that is the right error.
+ */
+export function createReachabilityNotifier(config: NotifierConfig): {
+  unreachable(report: JobReport, target: ConnectionTarget, log: Logger): Promise<void>;
+  reachable(report: JobReport, target: ConnectionTarget, log: Logger): Promise<void>;
+} {
+  const now = config.now ?? (() => new Date());
+  const down = new Map<string, { firstSeenAt: Date; lastSentAt: Date; finding: Finding }>();
+  const check = 'database.unreachable';
+  const send = async (report: JobReport, target: ConnectionTarget, log: Logger, kind: 'alert' | 'renotify' | 'recovery', state: { firstSeenAt: Date; finding: Finding }) => {
+    const where = whereOf(target);
+    const at = now();
+    const event: AlertEvent = {
+      kind,
+      job: report.job,
+      check,
+      target: `${where.server}/${where.database}`,
+      severity: 'critical',
+      finding: state.finding,
+      firstSeenAt: state.firstSeenAt,
+      ...(kind === 'recovery' ? { resolvedAt: at } : {}),
+      environment: config.environment,
+      ...where,
+      runId: report.runId,
+    };
+    const { records } = await sendAll([{ alertId: 0, event, channels: channelsFor({ job: report.job, check, severity: 'critical' }, config.routes) }], config, log, at);
+    const failed = records.filter((r) => r.status === 'failed');
+    if (failed.length > 0) log.warn(`${failed.length} unreachable-database alert send(s) failed`, { channels: failed.map((r) => r.channel) });
+  };
+  return {
+    async unreachable(report, target, log) {
+      const where = whereOf(target);
+      const k = `${where.server}/${where.database}`;
+      const at = now();
+      const seen = down.get(k);
+      const finding: Finding = { check, severity: 'critical', target: k, message: report.summary };
+      if (!seen) {
+        const state = { firstSeenAt: at, lastSentAt: at, finding };
+        down.set(k, state);
+        await send(report, target, log, 'alert', state);
+      } else if (config.renotifyMinutes > 0 && at.getTime() - seen.lastSentAt.getTime() >= config.renotifyMinutes * 60_000) {
+        seen.lastSentAt = at;
+        await send(report, target, log, 'renotify', { ...seen, finding });
+      }
+    },
+    async reachable(report, target, log) {
+      const where = whereOf(target);
+      const k = `${where.server}/${where.database}`;
+      const seen = down.get(k);
+      if (!seen) return;
+      down.delete(k);
+      await send(report, target, log, 'recovery', seen);
+    },
+  };
+}

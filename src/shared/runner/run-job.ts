@@ -43,6 +43,14 @@ export interface RunnerDeps {
   log: Logger;
   services?: JobServices;
   now?: () => Date;
+  /**
+   * Told when a run cannot reach the database, and when one reaches it again: the alerting that
+   * needs no database (the notifier's state lives there). Failures are logged, never thrown.
+   */
+  reachability?: {
+    unreachable(report: JobReport, target: ConnectionTarget, log: Logger): Promise<void>;
+    reachable(report: JobReport, target: ConnectionTarget, log: Logger): Promise<void>;
+  };
   /** Called with every finished report (notifications); failures are logged, never thrown. */
   afterRun?: Array<(report: JobReport, ctx: { db: JobDatabase; log: Logger; env: Env; services: JobServices }) => Promise<void>>;
 }
@@ -117,7 +125,9 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     try {
       lockClient = await pool.connect();
     } catch (err) {
-      return finish({ status: 'failed', summary: `Cannot connect to ${describeTarget(deps.target)}: ${errorMessage(err)}` }, null);
+      const report = finish({ status: 'failed', summary: `Cannot connect to ${describeTarget(deps.target)}: ${errorMessage(err)}` }, null);
+      await deps.reachability?.unreachable(report, deps.target, log).catch((e: unknown) => log.warn('unreachable-database alert failed', { error: errorMessage(e) }));
+      return report;
     }
     const { rows } = await lockClient.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
       ADVISORY_LOCK_CLASS,
@@ -179,6 +189,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       `UPDATE ops.job_run SET status = $2, summary = $3, report = $4, finished_at = now(), duration_ms = $5 WHERE id = $1`,
       [runId, report.status, report.summary, report, report.timings.durationMs],
     );
+    await deps.reachability?.reachable(report, deps.target, log).catch((e: unknown) => log.warn('reachable-again alert failed', { error: errorMessage(e) }));
     for (const hook of deps.afterRun ?? []) {
       await hook(report, { db, log, env: deps.env, services }).catch((err: unknown) =>
         log.warn('after-run hook failed', { error: errorMessage(err) }),

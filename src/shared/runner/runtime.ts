@@ -2,7 +2,7 @@ import { readCoreSettings } from '../config.js';
 import { resolveTarget } from '../db/connection.js';
 import type { JobServices } from '../job.js';
 import { createLogger, type Logger } from '../log.js';
-import { createNotifier, createNotifyService, notifierConfigFromEnv, NOTIFY_SERVICE } from '../notify/notifier.js';
+import { createNotifier, createReachabilityNotifier, createNotifyService, notifierConfigFromEnv, NOTIFY_SERVICE } from '../notify/notifier.js';
 import type { Env } from '../settings.js';
 import type { RunnerDeps } from './run-job.js';
 
@@ -42,5 +42,14 @@ export function createRuntime(options: RuntimeOptions = {}): RunnerDeps {
   const notifier = notifyConfig ? createNotifier(notifyConfig) : undefined;
   // Jobs that must alert before they finish (failover-check) send through the same configuration.
   if (notifyConfig && !services[NOTIFY_SERVICE]) services[NOTIFY_SERVICE] = createNotifyService(notifyConfig);
-  return { target, settings, env, log, services, ...(options.now ? { now: options.now } : {}), afterRun: notifier ? [notifier] : [] };
+  return {
+    target,
+    settings,
+    env,
+    log,
+    services,
+    ...(options.now ? { now: options.now } : {}),
+    afterRun: notifier ? [notifier] : [],
+    ...(notifyConfig ? { reachability: createReachabilityNotifier(notifyConfig) } : {}),
+  };
 }
