@@ -25,8 +25,9 @@ th { font-weight: 600; background: var(--card); }
 .chart .threshold { stroke: var(--crit); stroke-dasharray: 4 3; stroke-width: 1; }
 .chart .last { fill: #1f5fbf; } .chart .empty { fill: var(--muted); font-size: 12px; }
 .big { font-size: 1.6rem; font-weight: 700; }
-code { font-size: .85rem; word-break: break-all; }
-@media (max-width: 600px) { th, td { padding: 5px 4px; } .hide-narrow { display: none; } }
+code { font-size: .85rem; overflow-wrap: anywhere; }
+td code { white-space: nowrap; }
+@media (max-width: 600px) { th, td { padding: 5px 4px; } .hide-narrow { display: none; } td code { white-space: normal; } }
 `);
 
 const statusBadge = (s: string) => html`<span class="status s-${s}">${s}</span>`;
