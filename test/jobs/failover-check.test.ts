@@ -202,6 +202,26 @@ describe('failover-check', () => {
     expect((await events()).at(-1)).toMatchObject({ detected_by: 'drill', status: 'resolved' });
   });
 
+  it('a promote that outlives the invocation is kept, not failed, and the same command resumes it', async () => {
+    const promotes = () => emu.calls.filter((c) => c.operation === 'servers.update').length;
+    const before = promotes();
+    emu.setOperationPolls(10_000);
+    const first = await runJob(job, { plan: 'promote-replica', confirm: REPLICA }, deps(), { trigger: 'cli', deadlineMs: 300 });
+    emu.setOperationPolls(0);
+    expect(first.status).toBe('warning');
+    expect(first.summary).toMatch(/is still running in Azure .*run the same command again to follow it/);
+    expect(promotes()).toBe(before + 1);
+    await emu.settleOperations(); // Azure finishes it while nobody watches.
+    const second = await runJob(job, { plan: 'promote-replica', confirm: REPLICA }, deps(), { trigger: 'cli' });
+    expect(second.status).toBe('ok');
+    expect(second.summary).toMatch(/succeeded/);
+    // Resumed, not started again.
+    expect(promotes()).toBe(before + 1);
+    const { rows } = await db.pool.query(`SELECT outcome FROM ops.failover_operation ORDER BY id DESC LIMIT 1`);
+    expect(rows[0]!.outcome).toBe('succeeded');
+    Object.assign(emu.postgres.server(REPLICA), { replicationRole: 'AsyncReplica', sourceServerName: SERVER });
+  });
+
   it('the probe connects afresh each attempt and never leaves sessions on the probed server', async () => {
     const c = new pg.Client({ connectionString: probed.url() });
     await c.connect();

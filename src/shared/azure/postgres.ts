@@ -111,13 +111,20 @@ export function createFlexibleServers(
       },
       async wait({ deadlineMs = options.defaultDeadlineMs, signal } = {}) {
         const until = deadlineMs === undefined ? Infinity : Date.now() + deadlineMs;
+        // Giving up waiting never stops the operation in Azure: an aborted wait (the invocation
+        // running out of time) is reported like a reached deadline, so callers keep its state.
+        const stillRunning = (why: string) =>
+          new AzureOperationError(operation, resource, undefined, 'DeadlineReached', `still running (${why}); it continues in Azure — resume it later from its serialized state.`);
+        const aborted = () => stillRunning(`stopped waiting: ${signal?.reason instanceof Error ? signal.reason.message : 'aborted'}`);
         while (!poller.isDone()) {
-          if (signal?.aborted) throw azureError(signal.reason ?? new Error('aborted'), operation, resource);
-          if (Date.now() >= until) {
-            throw new AzureOperationError(operation, resource, undefined, 'DeadlineReached', `still running after ${Math.round((deadlineMs ?? 0) / 1000)} s; it continues in Azure — resume it later from its serialized state.`);
-          }
+          if (signal?.aborted) throw aborted();
+          if (Date.now() >= until) throw stillRunning(`after ${Math.round((deadlineMs ?? 0) / 1000)} s`);
           await this.poll();
-          if (!poller.isDone()) await sleep(Math.min(options.pollIntervalMs ?? 10_000, Math.max(0, until - Date.now())), signal);
+          if (!poller.isDone()) {
+            await sleep(Math.min(options.pollIntervalMs ?? 10_000, Math.max(0, until - Date.now())), signal).catch((err: unknown) => {
+              throw signal?.aborted ? aborted() : err;
+            });
+          }
         }
         const state = poller.getOperationState();
         if (state.status !== 'succeeded') throw failure();
