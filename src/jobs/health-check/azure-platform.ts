@@ -3,14 +3,11 @@ import type { PlatformMetricsSource } from './platform.js';
 
 const REPLICA_METRIC = 'physical_replication_delay_in_seconds';
 
-const resourceId = (s: AzureServices['settings'], name: string) =>
-  `/subscriptions/${s.subscriptionId}/resourceGroups/${s.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers/${name}`;
-
 /**
  * Azure Monitor through the client layer: the server metrics from the primary, and the
  * replica's own delay metric (Azure publishes physical_replication_delay_in_seconds on the
- * replica). The replica lives in another region; if its metrics cannot be read through the
- * configured regional endpoint, its value is reported as missing rather than failing the rest.
+ * replica, in its region). A replica whose metrics cannot be read is reported as missing data
+ * rather than failing the primary's checks.
  */
 export function azurePlatformMetrics(azure: AzureServices): PlatformMetricsSource {
   return {
@@ -22,7 +19,7 @@ export function azurePlatformMetrics(azure: AzureServices): PlatformMetricsSourc
       const replica = azure.settings.replicaName;
       if (names.includes(REPLICA_METRIC) && replica) {
         try {
-          const series = await azure.metrics.query({ metrics: [REPLICA_METRIC], resourceId: resourceId(azure.settings, replica), minutes: 30, aggregations: ['Maximum'] });
+          const series = await azure.replicaMetrics.query({ metrics: [REPLICA_METRIC], minutes: 30, aggregations: ['Maximum'] });
           out[REPLICA_METRIC] = series[REPLICA_METRIC]?.latest ?? null;
         } catch {
           out[REPLICA_METRIC] = null;

@@ -30,6 +30,8 @@ export interface AzureServices {
   readonly cost: CostManagement;
   readonly secrets: KeyVaultSecrets;
   readonly metrics: ServerMetrics;
+  /** The read replica's metrics, read through its own region's endpoint (its lag is published there). */
+  readonly replicaMetrics: ServerMetrics;
   readonly logs: LogAnalytics;
   readonly health: ResourceHealth;
 }
@@ -92,6 +94,11 @@ export function createAzureServices(env: Env, options: ClientFactoryOptions = {}
     const { MetricsClient } = await import('@azure/monitor-query-metrics');
     return new MetricsClient(settings.monitorEndpoint, credential, common);
   });
+  const replicaMetricsClient = once(async () => {
+    need('replica');
+    const { MetricsClient } = await import('@azure/monitor-query-metrics');
+    return new MetricsClient(settings.replicaMonitorEndpoint, credential, common);
+  });
   const logsClient = once(async () => {
     need('logs');
     const { LogsQueryClient } = await import('@azure/monitor-query-logs');
@@ -107,6 +114,7 @@ export function createAzureServices(env: Env, options: ClientFactoryOptions = {}
     cost: createCostManagement(costClient, costScope.replace(/^\//, '')),
     secrets: createKeyVaultSecrets(secretClient, settings.keyVaultUrl ?? ''),
     metrics: createServerMetrics(metricsClient, flexible.serverId()),
+    replicaMetrics: createServerMetrics(replicaMetricsClient, settings.replicaName ? flexible.serverId(settings.replicaName) : ''),
     logs: createLogAnalytics(logsClient, settings.logAnalyticsWorkspaceId ?? ''),
     health: createResourceHealth(postgresClient, arm),
   };

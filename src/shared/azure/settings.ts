@@ -88,6 +88,12 @@ export const azureSettings = {
     default: 'https://koreacentral.metrics.monitor.azure.com',
     schema: url('https://koreacentral.metrics.monitor.azure.com'),
   }),
+  replicaMonitorEndpoint: setting({
+    env: 'DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT',
+    doc: "Azure Monitor metrics endpoint of the read replica's region (Korea South): metrics are read from the region the resource lives in.",
+    default: 'https://koreasouth.metrics.monitor.azure.com',
+    schema: url('https://koreasouth.metrics.monitor.azure.com'),
+  }),
   logsEndpoint: setting({
     env: 'DBOPS_AZURE_LOGS_ENDPOINT',
     doc: 'Log Analytics query endpoint, including the API version path.',

@@ -113,6 +113,7 @@ export async function startAzureEmulator(options: AzureEmulatorOptions = {}): Pr
     DBOPS_AZURE_LOCATION: location,
     DBOPS_AZURE_ARM_ENDPOINT: endpoint,
     DBOPS_AZURE_MONITOR_ENDPOINT: endpoint,
+    DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT: endpoint,
     DBOPS_AZURE_LOGS_ENDPOINT: `${endpoint}/v1`,
     DBOPS_KEYVAULT_URL: endpoint,
     DBOPS_LOG_ANALYTICS_WORKSPACE_ID: workspaceId,
