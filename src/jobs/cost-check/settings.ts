@@ -12,7 +12,7 @@ const tagFilter = () =>
       if (text === '' || text === 'none') return undefined;
       const eq = text.indexOf('=');
       if (eq <= 0 || eq === text.length - 1) {
-        ctx.addIssue({ code: 'custom', message: 'expected name=value, e.g. purpose=dbops-backup-verification (or "none")' });
+        ctx.addIssue({ code: 'custom', message: 'expected name=value, e.g. purpose=dbops-restore-test (or "none")' });
         return z.NEVER;
       }
       return { name: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim() };

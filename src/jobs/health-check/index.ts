@@ -34,7 +34,7 @@ const params = z
     mode: z
       .enum(['daily', 'probe'], { message: 'expected "daily" (the full checklist) or "probe" (only what changed)' })
       .default('daily')
-      .describe('daily: the full checklist; probe: report only what changed since the previous check'),
+      .describe('daily: the full checklist; probe: a summary of what changed since the previous check, with the current problems'),
     windowHours: paramInt(1, 720).default(24).describe('hours of business data the success rates cover'),
     schema: z.string().min(1).max(63).default(PLAN_SCHEMA).describe('schema holding the Product-Change tables'),
   })

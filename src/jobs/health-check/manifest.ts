@@ -10,7 +10,7 @@ export const manifest: JobManifest = {
     {
       setting: 'DBOPS_SCHEDULE_HEALTH_CHECK',
       default: '0 */5 * * * *',
-      description: 'probe every 5 minutes; its report carries only what changed since the previous check',
+      description: 'probe every 5 minutes; its summary says what changed since the previous check (alerts only on changes)',
       params: { mode: 'probe' },
     },
     {
