@@ -11,7 +11,12 @@ export interface EmulatorRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON body (undefined when empty or not JSON). */
   body: unknown;
+  /** The body as sent, for APIs that sign it (Communication Services' HMAC). */
+  rawBody: string;
 }
+
+/** A handler's answer that never comes: the request stays open until the emulator closes. */
+export const NO_ANSWER = Symbol('no answer');
 
 export interface EmulatorResponse {
   status: number;
@@ -34,7 +39,7 @@ export interface RouteDefinition {
   auth?: RouteAuth;
   /** Answers 202 and starts an operation: a `hang` fault then stalls the operation, not the request. */
   longRunning?: boolean;
-  handler(req: EmulatorRequest): EmulatorResponse | Promise<EmulatorResponse>;
+  handler(req: EmulatorRequest): EmulatorResponse | typeof NO_ANSWER | Promise<EmulatorResponse | typeof NO_ANSWER>;
 }
 
 export type Fault =
@@ -271,7 +276,12 @@ export class EmulatorCore {
       return;
     }
     try {
-      send(await matched.route.handler({ operation, method, url, params: matched.params, query: url.searchParams, headers: req.headers, body }));
+      const out = await matched.route.handler({ operation, method, url, params: matched.params, query: url.searchParams, headers: req.headers, body, rawBody: text });
+      if (out === NO_ANSWER) {
+        this.held.add(res);
+        return;
+      }
+      send(out);
     } catch (err) {
       send(armError(500, 'EmulatorError', (err as Error).stack ?? String(err)));
     }
