@@ -226,6 +226,12 @@ param alertFunctionName string = 'alertsResourceHealth'
 @description('Azure Communication Services endpoint dbops sends e-mail and SMS through (DBOPS_ACS_ENDPOINT).')
 param acsEndpoint string
 
+@description('Sender address of dbops alert e-mails: a verified address of the Communication Services e-mail domain (DBOPS_ACS_EMAIL_SENDER). Empty: no e-mail alerts.')
+param acsEmailSender string = ''
+
+@description('Sending number of dbops alert SMS, in E.164 form, acquired in Communication Services (DBOPS_ACS_SMS_FROM). Empty: no SMS alerts.')
+param acsSmsFrom string = ''
+
 @description('Alert e-mail recipients (plan appendix B: ops and DBA teams).')
 param alertEmailAddresses array
 
@@ -544,6 +550,11 @@ module functionApp 'modules/functionapp.bicep' = {
       DBOPS_ALERT_SMS_TO: join(map(alertSmsReceivers, r => '+${r.countryCode}${r.phoneNumber}'), ',')
       DBOPS_TEAMS_WEBHOOK_URL: empty(teamsWebhookUrl) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVault.outputs.teamsWebhookSecretUri})'
       DBOPS_ALERT_LANGUAGE: alertLanguage
+      DBOPS_ACS_EMAIL_SENDER: acsEmailSender
+      DBOPS_ACS_SMS_FROM: acsSmsFrom
+      DBOPS_ENVIRONMENT: environmentName
+      // Production: a server setting that differs from the plan is a warning, not a note.
+      DBOPS_VERIFY_SETTINGS_SEVERITY: 'warning'
     }
   }
 }

@@ -66,6 +66,8 @@ param functionStorageAccountName = 'stdbopsphonebilldev'
 param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')
+param acsEmailSender = readEnvironmentVariable('DBOPS_ACS_EMAIL_SENDER', '')
+param acsSmsFrom = readEnvironmentVariable('DBOPS_ACS_SMS_FROM', '')
 param alertEmailAddresses = [
   'dev-team@phonebill.com'
 ]

@@ -69,6 +69,8 @@ param functionStorageAccountName = 'stdbopsphonebillprod'
 param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')
+param acsEmailSender = readEnvironmentVariable('DBOPS_ACS_EMAIL_SENDER', '')
+param acsSmsFrom = readEnvironmentVariable('DBOPS_ACS_SMS_FROM', '')
 param alertEmailAddresses = [
   'dba-team@phonebill.com'
   'ops-team@phonebill.com'

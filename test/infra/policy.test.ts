@@ -127,3 +127,16 @@ describe('changing a plan value makes a check fail', () => {
     expect(result[check].length, `${check} did not notice: ${file}`).toBeGreaterThan(0);
   });
 });
+
+describe('the Function App settings the templates write are settings dbops reads', () => {
+  it('names no setting the code does not declare (a typo would be silently ignored)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { settingsCatalog } = await import('../../src/catalog.js');
+    const main = readFileSync(join(import.meta.dirname, '..', '..', 'infra', 'bicep', 'main.bicep'), 'utf8');
+    const written = [...new Set([...main.matchAll(/^\s+(DBOPS_[A-Z0-9_]+):/gm)].map((m) => m[1]!))];
+    const declared = new Set(settingsCatalog().map((e) => e.spec.env));
+    expect(written.length).toBeGreaterThan(15);
+    expect(written.filter((n) => !declared.has(n))).toEqual([]);
+  });
+});

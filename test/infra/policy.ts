@@ -451,6 +451,10 @@ export const DBOPS_SETTINGS = [
   'DBOPS_ALERT_SMS_TO',
   'DBOPS_TEAMS_WEBHOOK_URL',
   'DBOPS_ALERT_LANGUAGE',
+  'DBOPS_ACS_EMAIL_SENDER',
+  'DBOPS_ACS_SMS_FROM',
+  'DBOPS_ENVIRONMENT',
+  'DBOPS_VERIFY_SETTINGS_SEVERITY',
 ];
 
 export function checkFunctionApp(project: Project): string[] {
