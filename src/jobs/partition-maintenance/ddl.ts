@@ -54,23 +54,38 @@ export class DdlGaveUp extends Error {
   }
 }
 
+/** The pg_stat_activity columns both blocker queries select. */
+interface ActivityRow {
+  pid: number;
+  usename: string | null;
+  application_name: string | null;
+  client_addr: string | null;
+  state: string | null;
+  xact_seconds: string | null;
+  query: string | null;
+}
+
+function toBlocker(r: ActivityRow, mode: string, relation: string): Blocker {
+  return {
+    pid: r.pid,
+    user: r.usename,
+    application: r.application_name,
+    clientAddr: r.client_addr,
+    state: r.state,
+    transactionSeconds: r.xact_seconds === null ? null : Number(r.xact_seconds),
+    mode,
+    relation,
+    query: r.query,
+  };
+}
+
 /**
  * Sessions holding a conflicting lock on the relations that either sit idle in a transaction or
  * have had their transaction open longer than the lock timeout: they would outlast one attempt.
  * Short transactions of the service (an insert) are not blockers; the retries get past them.
  */
 export async function findBlockers(db: Queryable, stmt: DdlStatement, lockTimeoutMs: number): Promise<Blocker[]> {
-  const { rows } = await db.query<{
-    pid: number;
-    usename: string | null;
-    application_name: string | null;
-    client_addr: string | null;
-    state: string | null;
-    xact_seconds: string | null;
-    mode: string;
-    relation: string;
-    query: string | null;
-  }>(
+  const { rows } = await db.query<ActivityRow & { mode: string; relation: string }>(
     `SELECT DISTINCT ON (a.pid) a.pid, a.usename, a.application_name, a.client_addr::text AS client_addr, a.state,
             round(extract(epoch FROM now() - a.xact_start)::numeric, 1) AS xact_seconds,
             l.mode, l.relation::regclass::text AS relation, left(a.query, 200) AS query
@@ -86,46 +101,18 @@ export async function findBlockers(db: Queryable, stmt: DdlStatement, lockTimeou
       ORDER BY a.pid, a.xact_start`,
     [JSON.stringify(stmt.locks), lockTimeoutMs],
   );
-  return rows.map((r) => ({
-    pid: r.pid,
-    user: r.usename,
-    application: r.application_name,
-    clientAddr: r.client_addr,
-    state: r.state,
-    transactionSeconds: r.xact_seconds === null ? null : Number(r.xact_seconds),
-    mode: r.mode,
-    relation: r.relation,
-    query: r.query,
-  }));
+  return rows.map((r) => toBlocker(r, r.mode, r.relation));
 }
 
 /** The sessions a waiting backend is queued behind, right now. */
 async function blockersOf(db: Queryable, pid: number): Promise<Blocker[]> {
-  const { rows } = await db.query<{
-    pid: number;
-    usename: string | null;
-    application_name: string | null;
-    client_addr: string | null;
-    state: string | null;
-    xact_seconds: string | null;
-    query: string | null;
-  }>(
+  const { rows } = await db.query<ActivityRow>(
     `SELECT a.pid, a.usename, a.application_name, a.client_addr::text AS client_addr, a.state,
             round(extract(epoch FROM now() - a.xact_start)::numeric, 1) AS xact_seconds, left(a.query, 200) AS query
        FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1))`,
     [pid],
   );
-  return rows.map((r) => ({
-    pid: r.pid,
-    user: r.usename,
-    application: r.application_name,
-    clientAddr: r.client_addr,
-    state: r.state,
-    transactionSeconds: r.xact_seconds === null ? null : Number(r.xact_seconds),
-    mode: 'blocking',
-    relation: '',
-    query: r.query,
-  }));
+  return rows.map((r) => toBlocker(r, 'blocking', ''));
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>

@@ -33,19 +33,11 @@ export async function slowQueries(
   );
   const installed = ext[0];
   if (!installed) {
-    return {
-      available: false,
-      findings: [
-        {
-          check: 'slow-queries.unavailable',
-          severity: 'info',
-          target: 'pg_stat_statements',
-          message: 'pg_stat_statements is not installed in this database: the slow-query report is skipped',
-          remedy: 'CREATE EXTENSION pg_stat_statements (on Azure, allow it in azure.extensions and shared_preload_libraries first)',
-        },
-      ],
-      data: { pgStatStatements: 'not installed' },
-    };
+    return unavailable(
+      'not installed',
+      'pg_stat_statements is not installed in this database: the slow-query report is skipped',
+      'CREATE EXTENSION pg_stat_statements (on Azure, allow it in azure.extensions and shared_preload_libraries first)',
+    );
   }
   const view = qualified(installed.schema, 'pg_stat_statements');
   const toplevel = installed.has_toplevel ? 'toplevel' : 'true';
@@ -79,19 +71,11 @@ export async function slowQueries(
     top = q.rows;
   } catch (err) {
     // Installed but not preloaded: the view raises instead of returning rows.
-    return {
-      available: false,
-      findings: [
-        {
-          check: 'slow-queries.unavailable',
-          severity: 'info',
-          target: 'pg_stat_statements',
-          message: `pg_stat_statements cannot be read: ${errorMessage(err)}; the slow-query report is skipped`,
-          remedy: 'Add pg_stat_statements to shared_preload_libraries and restart the server',
-        },
-      ],
-      data: { pgStatStatements: 'unreadable' },
-    };
+    return unavailable(
+      'unreadable',
+      `pg_stat_statements cannot be read: ${errorMessage(err)}; the slow-query report is skipped`,
+      'Add pg_stat_statements to shared_preload_libraries and restart the server',
+    );
   }
 
   const totalTime = totals.total_time ?? 0;
@@ -141,4 +125,13 @@ export async function slowQueries(
     .then((r) => r.rows[0]?.stats_reset ?? null)
     .catch(() => null);
   return { available: true, findings, data: { pgStatStatements: 'installed', calls, slowSharePercent: share, statsSince } };
+}
+
+/** The report part when pg_stat_statements cannot serve it: a note, never a failure. */
+function unavailable(state: string, message: string, remedy: string) {
+  return {
+    available: false as const,
+    findings: [{ check: 'slow-queries.unavailable', severity: 'info' as const, target: 'pg_stat_statements', message, remedy }],
+    data: { pgStatStatements: state },
+  };
 }
