@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { passwordRotation, ROTATION_HOOKS_SERVICE, type RotationHooks } from '../../src/jobs/password-rotation/index.js';
 import { registerJob } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
-import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
+import { useAzureTestbed } from '../support/testbed.js';
+import { testDeps } from '../support/db.js';
 import { currentCredential, currentLogsIn, dropRoles, managedRole, someStoredVersionLogsIn } from './password-rotation-support.js';
 
 const job = registerJob(passwordRotation);
@@ -19,26 +19,16 @@ class SimulatedCrash extends Error {}
  * always does, and the next run converges.
  */
 describe.each(['single', 'dual'] as const)('password-rotation faults (%s-role mode)', (mode) => {
-  let db: TestDatabase;
-  let emu: AzureEmulator;
   const roles: string[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    emu = await startAzureEmulator();
-  });
-  afterAll(async () => {
-    await dropRoles(db, ...roles.flatMap((r) => [`${r}_blue`, `${r}_green`, r]));
-    await emu.close();
-    await db.drop();
-  });
+  const bed = useAzureTestbed({ beforeDrop: (d) => dropRoles(d, ...roles.flatMap((r) => [`${r}_blue`, `${r}_green`, r])) });
 
   const setup = async () => {
-    const m = await managedRole(db, emu);
+    const m = await managedRole(bed.db, bed.emu);
     roles.push(m.role);
-    const env = { ...emu.env, ...m.env, DBOPS_ROTATION_DUAL_ROLE: String(mode === 'dual'), DBOPS_ROTATION_GRACE_HOURS: '0', DBOPS_LOCK_TIMEOUT_MS: '300' };
+    const env = { ...bed.emu.env, ...m.env, DBOPS_ROTATION_DUAL_ROLE: String(mode === 'dual'), DBOPS_ROTATION_GRACE_HOURS: '0', DBOPS_LOCK_TIMEOUT_MS: '300' };
     const run = (hooks?: RotationHooks) =>
-      runJob(job, { role: m.role }, testDeps(db, { env, services: { azure: emu.services(), ...(hooks ? { [ROTATION_HOOKS_SERVICE]: hooks } : {}) } }), { trigger: 'test' });
-    const timer = () => runJob(job, {}, testDeps(db, { env, services: { azure: emu.services() } }), { trigger: 'test' });
+      runJob(job, { role: m.role }, testDeps(bed.db, { env, services: { azure: bed.emu.services(), ...(hooks ? { [ROTATION_HOOKS_SERVICE]: hooks } : {}) } }), { trigger: 'test' });
+    const timer = () => runJob(job, {}, testDeps(bed.db, { env, services: { azure: bed.emu.services() } }), { trigger: 'test' });
     if (mode === 'dual') {
       // A first rotation moves the role onto its blue/green logins.
       const first = await run();
@@ -48,11 +38,11 @@ describe.each(['single', 'dual'] as const)('password-rotation faults (%s-role mo
   };
 
   const converged = async (m: Awaited<ReturnType<typeof setup>>) => {
-    expect(await currentLogsIn(db, emu, m.secret, m.role)).toBe(true);
-    const latest = currentCredential(emu, m.secret, m.role).version;
+    expect(await currentLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(true);
+    const latest = currentCredential(bed.emu, m.secret, m.role).version;
     expect(['current', 'restored']).toContain(latest.tags?.['dbops-state']);
-    expect(emu.keyVault.secrets.get(m.secret)!.filter((v) => v.enabled && v.tags?.['dbops-state'] === 'pending')).toEqual([]);
-    const { rows } = await db.pool.query(`SELECT step FROM ops.password_rotation WHERE secret_name = $1 AND step NOT IN ('finished', 'rolled-back', 'discarded')`, [m.secret]);
+    expect(bed.emu.keyVault.secrets.get(m.secret)!.filter((v) => v.enabled && v.tags?.['dbops-state'] === 'pending')).toEqual([]);
+    const { rows } = await bed.db.pool.query(`SELECT step FROM ops.password_rotation WHERE secret_name = $1 AND step NOT IN ('finished', 'rolled-back', 'discarded')`, [m.secret]);
     expect(rows).toEqual([]);
   };
 
@@ -66,9 +56,9 @@ describe.each(['single', 'dual'] as const)('password-rotation faults (%s-role mo
       },
     });
     expect(report.status).toBe('critical');
-    expect(await someStoredVersionLogsIn(db, emu, m.secret, m.role)).toBe(true);
+    expect(await someStoredVersionLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(true);
     const windowOpen = mode === 'single' && step === 'stage';
-    expect(await currentLogsIn(db, emu, m.secret, m.role)).toBe(!windowOpen);
+    expect(await currentLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(!windowOpen);
     const next = await m.timer();
     expect(['ok', 'warning']).toContain(next.status);
     await converged(m);
@@ -76,17 +66,17 @@ describe.each(['single', 'dual'] as const)('password-rotation faults (%s-role mo
 
   it.each(steps)('%s fails: the run itself rolls forward or back, and the next run converges', async (step) => {
     const m = await setup();
-    const before = currentCredential(emu, m.secret, m.role).version.version;
+    const before = currentCredential(bed.emu, m.secret, m.role).version.version;
     const report = await m.run({
       beforeStep: (s) => {
         if (s === step) throw new Error(`injected failure at ${s}`);
       },
     });
     expect(report.findings).toContainEqual(expect.objectContaining({ check: 'rotation.failed', severity: 'warning', target: m.role }));
-    expect(await currentLogsIn(db, emu, m.secret, m.role)).toBe(true);
+    expect(await currentLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(true);
     if (step === 'stage' || (mode === 'dual' && (step === 'set' || step === 'test'))) {
       // Nothing reached Key Vault.
-      expect(currentCredential(emu, m.secret, m.role).version.version).toBe(before);
+      expect(currentCredential(bed.emu, m.secret, m.role).version.version).toBe(before);
     }
     await m.timer();
     await converged(m);
@@ -94,16 +84,16 @@ describe.each(['single', 'dual'] as const)('password-rotation faults (%s-role mo
 
   it('Key Vault down while staging or finishing: the newest version still signs in', async () => {
     const m = await setup();
-    let fault = emu.inject({ operation: 'secrets.set', kind: 'error', status: 503, times: Infinity });
+    let fault = bed.emu.inject({ operation: 'secrets.set', kind: 'error', status: 503, times: Infinity });
     const down = await m.run();
     expect(down.findings).toContainEqual(expect.objectContaining({ check: 'rotation.failed' }));
-    expect(await currentLogsIn(db, emu, m.secret, m.role)).toBe(true);
+    expect(await currentLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(true);
     fault.remove();
 
-    fault = emu.inject({ operation: 'secrets.update', kind: 'error', status: 503, times: Infinity });
+    fault = bed.emu.inject({ operation: 'secrets.update', kind: 'error', status: 503, times: Infinity });
     const finishing = await m.run();
     expect(finishing.findings).toContainEqual(expect.objectContaining({ check: 'rotation.failed', message: expect.stringMatching(/the next run finishes it/) }));
-    expect(await currentLogsIn(db, emu, m.secret, m.role)).toBe(true);
+    expect(await currentLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(true);
     fault.remove();
     await m.timer();
     await converged(m);
@@ -111,16 +101,16 @@ describe.each(['single', 'dual'] as const)('password-rotation faults (%s-role mo
 
   it('ALTER ROLE blocked by a lock until lock_timeout: rolled back, the old password still works', async () => {
     const m = await setup();
-    const { login } = currentCredential(emu, m.secret, m.role);
+    const { login } = currentCredential(bed.emu, m.secret, m.role);
     const idle = mode === 'single' ? m.role : login.endsWith('_blue') ? `${m.role}_green` : `${m.role}_blue`;
-    const holder = new pg.Client({ connectionString: db.url });
+    const holder = new pg.Client({ connectionString: bed.db.url });
     await holder.connect();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM pg_authid WHERE rolname = $1 FOR UPDATE', [idle]);
       const report = await m.run();
       expect(report.findings).toContainEqual(expect.objectContaining({ check: 'rotation.failed', message: expect.stringMatching(/(failed|stopped) at set \(canceling statement due to lock timeout/) }));
-      expect(await currentLogsIn(db, emu, m.secret, m.role)).toBe(true);
+      expect(await currentLogsIn(bed.db, bed.emu, m.secret, m.role)).toBe(true);
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();

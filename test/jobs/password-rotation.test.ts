@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyVaultSecretInventory } from '../../src/jobs/password-rotation/inventory.js';
 import { passwordRotation } from '../../src/jobs/password-rotation/index.js';
 import { generatePassword, matchesFingerprint, newPassword, passwordFingerprint, policyProblems } from '../../src/jobs/password-rotation/policy.js';
@@ -6,8 +6,8 @@ import { isScramVerifier, scramVerifier } from '../../src/jobs/password-rotation
 import { handleSignals } from '../../src/shared/events/handle.js';
 import { registerJob } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
-import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
+import { useAzureTestbed } from '../support/testbed.js';
+import { testDeps } from '../support/db.js';
 import { allStoredValues, currentCredential, dropRoles, logsIn, managedRole } from './password-rotation-support.js';
 
 const job = registerJob(passwordRotation);
@@ -62,29 +62,19 @@ describe('password policy (plan 4.3.2)', () => {
 });
 
 describe('password-rotation (single-role mode)', () => {
-  let db: TestDatabase;
-  let emu: AzureEmulator;
   const roles: string[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    emu = await startAzureEmulator();
-  });
-  afterAll(async () => {
-    await dropRoles(db, ...roles);
-    await emu.close();
-    await db.drop();
-  });
+  const bed = useAzureTestbed({ beforeDrop: (d) => dropRoles(d, ...roles) });
 
-  const deps = (env: Record<string, string>) => testDeps(db, { env: { ...emu.env, ...env }, services: { azure: emu.services() } });
+  const deps = (env: Record<string, string>) => testDeps(bed.db, { env: { ...bed.emu.env, ...env }, services: { azure: bed.emu.services() } });
 
   it('rotates: the new password signs in, the old one no longer does, and no password reaches the report or log', async () => {
-    const m = await managedRole(db, emu);
+    const m = await managedRole(bed.db, bed.emu);
     roles.push(m.role);
-    const before = emu.keyVault.latest(m.secret)!.version;
+    const before = bed.emu.keyVault.latest(m.secret)!.version;
     const d = deps(m.env);
     const report = await runJob(job, { role: m.role }, d, { trigger: 'test' });
     expect(report.status, report.summary).toBe('ok');
-    const c = currentCredential(emu, m.secret, m.role);
+    const c = currentCredential(bed.emu, m.secret, m.role);
     expect(c.version.version).not.toBe(before);
     expect(c.version.tags).toMatchObject({ 'dbops-state': 'current', 'dbops-role': m.role, 'dbops-login': m.role, 'dbops-server': 'pg-dbops-test' });
     expect(c.version.contentType).toBe('text/plain');
@@ -93,40 +83,40 @@ describe('password-rotation (single-role mode)', () => {
     expect(days).toBeLessThan(90.1);
     expect(c.password).toHaveLength(24);
     expect(policyProblems(c.password, { minLength: 24 })).toEqual([]);
-    expect(await logsIn(db, m.role, c.password)).toBe(true);
-    expect(await logsIn(db, m.role, m.initial)).toBe(false);
+    expect(await logsIn(bed.db, m.role, c.password)).toBe(true);
+    expect(await logsIn(bed.db, m.role, m.initial)).toBe(false);
     // The previous version stays readable during the grace period.
-    expect(emu.keyVault.secrets.get(m.secret)!.find((v) => v.version === before)!.enabled).toBe(true);
+    expect(bed.emu.keyVault.secrets.get(m.secret)!.find((v) => v.version === before)!.enabled).toBe(true);
 
     expect(report.data.roles).toEqual([
       expect.objectContaining({ role: m.role, outcome: 'rotated', oldVersion: before, newVersion: c.version.version, steps: ['stage', 'set', 'test', 'finish'], nextExpiry: expect.any(String) }),
     ]);
     expect(report.actions.map((a) => a.statement).filter(Boolean)).toEqual([`ALTER ROLE "${m.role}" PASSWORD '[redacted]'`]);
     const text = JSON.stringify(report) + (d.log as unknown as { lines: string[] }).lines.join('\n');
-    for (const value of allStoredValues(emu)) expect(text).not.toContain(value);
-    const { rows } = await db.pool.query(`SELECT step, new_version FROM ops.password_rotation WHERE secret_name = $1`, [m.secret]);
+    for (const value of allStoredValues(bed.emu)) expect(text).not.toContain(value);
+    const { rows } = await bed.db.pool.query(`SELECT step, new_version FROM ops.password_rotation WHERE secret_name = $1`, [m.secret]);
     expect(rows).toEqual([{ step: 'finished', new_version: c.version.version }]);
   });
 
   it('timer: rotates only secrets within 30 days of expiry; disables the previous version once the grace period is over', async () => {
-    const m = await managedRole(db, emu, { seed: false });
+    const m = await managedRole(bed.db, bed.emu, { seed: false });
     roles.push(m.role);
     const now = Math.floor(Date.now() / 1000);
-    emu.keyVault.seed(m.secret, m.initial, { contentType: 'text/plain', exp: now + 60 * 86400 });
+    bed.emu.keyVault.seed(m.secret, m.initial, { contentType: 'text/plain', exp: now + 60 * 86400 });
     const first = await runJob(job, {}, deps(m.env), { trigger: 'test' });
     expect(first.data.roles).toEqual([expect.objectContaining({ outcome: 'not-due' })]);
-    expect(emu.keyVault.secrets.get(m.secret)).toHaveLength(1);
+    expect(bed.emu.keyVault.secrets.get(m.secret)).toHaveLength(1);
 
-    emu.keyVault.latest(m.secret)!.exp = now + 20 * 86400;
+    bed.emu.keyVault.latest(m.secret)!.exp = now + 20 * 86400;
     const second = await runJob(job, {}, deps({ ...m.env, DBOPS_ROTATION_GRACE_HOURS: '0' }), { trigger: 'test' });
     expect(second.data.roles).toEqual([expect.objectContaining({ outcome: 'rotated' })]);
-    const versions = emu.keyVault.secrets.get(m.secret)!;
+    const versions = bed.emu.keyVault.secrets.get(m.secret)!;
     expect(versions.map((v) => v.enabled)).toEqual([false, true]);
     expect(versions[0]!.tags?.['dbops-state']).toBe('previous');
   });
 
   it('says when the secret or the role is missing; on demand, a missing secret is created', async () => {
-    const m = await managedRole(db, emu, { seed: false });
+    const m = await managedRole(bed.db, bed.emu, { seed: false });
     roles.push(m.role);
     const missing = await runJob(job, {}, deps(m.env), { trigger: 'test' });
     expect(missing.status).toBe('warning');
@@ -134,8 +124,8 @@ describe('password-rotation (single-role mode)', () => {
     // On demand, a missing secret is created: the role gets its first managed password.
     const created = await runJob(job, { role: m.role }, deps(m.env), { trigger: 'test' });
     expect(created.data.roles).toEqual([expect.objectContaining({ outcome: 'rotated', oldVersion: null })]);
-    const c = currentCredential(emu, m.secret, m.role);
-    expect(await logsIn(db, m.role, c.password)).toBe(true);
+    const c = currentCredential(bed.emu, m.secret, m.role);
+    expect(await logsIn(bed.db, m.role, c.password)).toBe(true);
 
     const unknown = await runJob(job, { role: 'no_such_role' }, deps(m.env), { trigger: 'test' });
     expect(unknown.status).toBe('failed');
@@ -143,47 +133,37 @@ describe('password-rotation (single-role mode)', () => {
   });
 
   it('dry run plans the steps and changes nothing', async () => {
-    const m = await managedRole(db, emu);
+    const m = await managedRole(bed.db, bed.emu);
     roles.push(m.role);
     const report = await runJob(job, { role: m.role }, deps(m.env), { trigger: 'test', dryRun: true });
     expect(report.data.roles).toEqual([expect.objectContaining({ outcome: 'planned' })]);
     expect(report.actions.every((a) => a.status === 'planned')).toBe(true);
     expect(report.actions.map((a) => a.statement).filter(Boolean)).toEqual([`ALTER ROLE "${m.role}" PASSWORD '[redacted]'`]);
-    expect(emu.keyVault.secrets.get(m.secret)).toHaveLength(1);
-    expect(await logsIn(db, m.role, m.initial)).toBe(true);
+    expect(bed.emu.keyVault.secrets.get(m.secret)).toHaveLength(1);
+    expect(await logsIn(bed.db, m.role, m.initial)).toBe(true);
   });
 
   it('skips with the missing setting named when Key Vault is not configured', async () => {
-    const report = await runJob(job, {}, testDeps(db), { trigger: 'test' });
+    const report = await runJob(job, {}, testDeps(bed.db), { trigger: 'test' });
     expect(report.status).toBe('skipped');
     expect(report.summary).toMatch(/DBOPS_KEYVAULT_URL|Azure/);
   });
 
   it('inventory for the weekly account review lists each managed login with its dates', async () => {
-    const m = await managedRole(db, emu);
+    const m = await managedRole(bed.db, bed.emu);
     roles.push(m.role);
     const now = Date.now();
-    emu.keyVault.latest(m.secret)!.exp = Math.floor(now / 1000) + 10 * 86400;
-    const list = await keyVaultSecretInventory(emu.services().secrets, [{ role: m.role, secret: m.secret }, { role: 'x_absent', secret: 'absent-secret' }], false).list();
+    bed.emu.keyVault.latest(m.secret)!.exp = Math.floor(now / 1000) + 10 * 86400;
+    const list = await keyVaultSecretInventory(bed.emu.services().secrets, [{ role: m.role, secret: m.secret }, { role: 'x_absent', secret: 'absent-secret' }], false).list();
     expect(list).toEqual([{ name: m.secret, role: m.role, createdOn: expect.any(Date), expiresOn: new Date((Math.floor(now / 1000) + 10 * 86400) * 1000), enabled: true }]);
-    const dual = await keyVaultSecretInventory(emu.services().secrets, [{ role: m.role, secret: m.secret }], true).list();
+    const dual = await keyVaultSecretInventory(bed.emu.services().secrets, [{ role: m.role, secret: m.secret }], true).list();
     expect(dual.map((s) => s.role)).toEqual([`${m.role}_blue`, `${m.role}_green`]);
   });
 });
 
 describe('password-rotation from Key Vault events', () => {
-  let db: TestDatabase;
-  let emu: AzureEmulator;
   const roles: string[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    emu = await startAzureEmulator();
-  });
-  afterAll(async () => {
-    await dropRoles(db, ...roles);
-    await emu.close();
-    await db.drop();
-  });
+  const bed = useAzureTestbed({ beforeDrop: (d) => dropRoles(d, ...roles) });
 
   const nearExpiry = (id: string, data: Record<string, unknown>) => ({
     id,
@@ -197,17 +177,17 @@ describe('password-rotation from Key Vault events', () => {
   });
 
   it('duplicate and stale SecretNearExpiry events rotate once; a disabled secret is not rotated', async () => {
-    const m = await managedRole(db, emu);
+    const m = await managedRole(bed.db, bed.emu);
     roles.push(m.role);
-    const v1 = emu.keyVault.latest(m.secret)!.version;
-    const d = testDeps(db, { env: { ...emu.env, ...m.env }, services: { azure: emu.services() } });
+    const v1 = bed.emu.keyVault.latest(m.secret)!.version;
+    const d = testDeps(bed.db, { env: { ...bed.emu.env, ...m.env }, services: { azure: bed.emu.services() } });
     const findJob = (n: string) => (n === job.name ? job : undefined);
     const handle = (payload: unknown) => handleSignals(payload, { source: 'eventgrid', trigger: 'eventgrid', deps: d, findJob });
 
     // PascalCase keys with numeric strings, as Key Vault sends them.
-    const first = await handle(nearExpiry('ev-1', { Id: `${emu.endpoint}/secrets/${m.secret}/${v1}`, VaultName: 'kv-dbops', ObjectType: 'Secret', ObjectName: m.secret, Version: v1, NBF: null, EXP: '1766592000' }));
+    const first = await handle(nearExpiry('ev-1', { Id: `${bed.emu.endpoint}/secrets/${m.secret}/${v1}`, VaultName: 'kv-dbops', ObjectType: 'Secret', ObjectName: m.secret, Version: v1, NBF: null, EXP: '1766592000' }));
     expect(first).toEqual([expect.objectContaining({ outcome: 'ran', job: 'password-rotation', status: 'ok' })]);
-    expect(emu.keyVault.secrets.get(m.secret)).toHaveLength(2);
+    expect(bed.emu.keyVault.secrets.get(m.secret)).toHaveLength(2);
 
     const redelivered = await handle(nearExpiry('ev-1', { ObjectName: m.secret, Version: v1 }));
     expect(redelivered).toEqual([expect.objectContaining({ outcome: 'duplicate' })]);
@@ -215,8 +195,8 @@ describe('password-rotation from Key Vault events', () => {
     // Another event (new id, camelCase, stray spaces) about the version that is no longer current.
     const stale = await handle(nearExpiry('ev-2', { ' objectName ': ` ${m.secret}`, 'version ': v1, exp: 1766592000 }));
     expect(stale).toEqual([expect.objectContaining({ outcome: 'ran', status: 'ok' })]);
-    expect(emu.keyVault.secrets.get(m.secret)).toHaveLength(2);
-    const { rows } = await db.pool.query(`SELECT event_id, status, reason FROM ops.event_inbox ORDER BY received_at`);
+    expect(bed.emu.keyVault.secrets.get(m.secret)).toHaveLength(2);
+    const { rows } = await bed.db.pool.query(`SELECT event_id, status, reason FROM ops.event_inbox ORDER BY received_at`);
     expect(rows.map((r) => [r.event_id, r.status])).toEqual([
       ['ev-1', 'processed'],
       ['ev-2', 'processed'],
@@ -224,11 +204,11 @@ describe('password-rotation from Key Vault events', () => {
     expect(rows[1].reason).toMatch(/rotated after the event\): nothing to do/);
 
     // A disabled secret: recognised, acknowledged, not rotated.
-    const current = emu.keyVault.latest(m.secret)!;
+    const current = bed.emu.keyVault.latest(m.secret)!;
     current.enabled = false;
     const disabled = await handle(nearExpiry('ev-3', { ObjectName: m.secret, Version: current.version }));
     expect(disabled).toEqual([expect.objectContaining({ outcome: 'ran', status: 'warning' })]);
-    expect(emu.keyVault.secrets.get(m.secret)).toHaveLength(2);
+    expect(bed.emu.keyVault.secrets.get(m.secret)).toHaveLength(2);
     current.enabled = true;
 
     // Not a managed secret: ignored by the router.
@@ -237,7 +217,7 @@ describe('password-rotation from Key Vault events', () => {
   });
 
   it('a malformed event is rejected with a clear log line and does not crash the handler', async () => {
-    const d = testDeps(db, { env: { ...emu.env }, services: { azure: emu.services() } });
+    const d = testDeps(bed.db, { env: { ...bed.emu.env }, services: { azure: bed.emu.services() } });
     const out = await handleSignals({ eventType: 'Microsoft.KeyVault.SecretNearExpiry', id: 'bad-1', data: { VaultName: 'kv' } }, { source: 'eventgrid', trigger: 'eventgrid', deps: d, findJob: () => job });
     expect(out).toEqual([expect.objectContaining({ outcome: 'unreadable', reason: expect.stringMatching(/ObjectName/) })]);
     expect((d.log as unknown as { lines: string[] }).lines.join('\n')).toMatch(/rejected eventgrid payload element: Key Vault event without ObjectName/);

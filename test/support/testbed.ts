@@ -12,8 +12,11 @@ export interface AzureTestbed {
   deps(env?: Env, services?: JobServices): RunnerDeps;
 }
 
-/** A test file's own database and Azure emulator, made before its tests and removed after. */
-export function useAzureTestbed(): AzureTestbed {
+/**
+ * A test file's own database and Azure emulator, made before its tests and removed after;
+ * `beforeDrop` cleans up what the database cannot take with it (cluster-wide roles).
+ */
+export function useAzureTestbed(options: { beforeDrop?: (db: TestDatabase) => Promise<void> } = {}): AzureTestbed {
   const bed = {
     deps: (env: Env = {}, services: JobServices = {}) => testDeps(bed.db, { env: { ...bed.emu.env, ...env }, services: { azure: bed.emu.services(), ...services } }),
   } as AzureTestbed;
@@ -22,6 +25,7 @@ export function useAzureTestbed(): AzureTestbed {
     bed.emu = await startAzureEmulator();
   });
   afterAll(async () => {
+    if (bed.db) await options.beforeDrop?.(bed.db);
     await bed.emu?.close();
     await bed.db?.drop();
   });
