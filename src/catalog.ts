@@ -10,16 +10,12 @@ export interface CatalogEntry {
   spec: SettingSpec;
 }
 
-/** Settings provided by shared modules (Azure, notifications); each module adds its group here. */
+/** Settings of the shared modules (database and runner, Azure, alerts); a new shared module adds its group here. */
 const sharedGroups: Array<[string, Record<string, SettingSpec>]> = [
   ['database and runner', coreSettings],
   ['azure', azureSettings],
   ['alerts', notifySettings],
 ];
-
-export function addSettingsGroup(group: string, specs: Record<string, SettingSpec>): void {
-  sharedGroups.push([group, specs]);
-}
 
 /** Every setting dbops reads, once each, grouped; schedules included. */
 export function settingsCatalog(): CatalogEntry[] {
