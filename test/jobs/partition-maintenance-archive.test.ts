@@ -69,8 +69,13 @@ describe('partition-maintenance archives to Blob Storage (Azurite) before droppi
   });
   afterAll(async () => {
     await db?.drop();
-    azurite?.kill();
-    rmSync(folder, { recursive: true, force: true });
+    // Azurite may still be writing its folder: wait for it to exit before removing it.
+    if (azurite && azurite.exitCode === null) {
+      const exited = new Promise((resolve) => azurite.once('exit', resolve));
+      azurite.kill();
+      await exited;
+    }
+    rmSync(folder, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
 
   it('keeps every partition when archiving is on but no archive is configured', async () => {
