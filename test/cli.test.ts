@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { azureExamplesDir } from './support/azure-examples.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 
 const run = promisify(execFile);
@@ -70,7 +71,7 @@ describe('dbops CLI', () => {
   });
 
   it('events inspect prints one JSON object per event and changes nothing', async () => {
-    const file = join(import.meta.dirname, '..', '..', 'shared', 'azure-examples', 'eventgrid-KeyVault-SecretNewVersionCreated.json');
+    const file = join(azureExamplesDir, 'eventgrid-KeyVault-SecretNewVersionCreated.json');
     const r = await dbops(['events', 'inspect', file]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { alertHandler } from '../src/functions/events.js';
 import { handleSignals } from '../src/shared/events/handle.js';
 import { defineJob, registerJob } from '../src/shared/job.js';
+import { azureExamplesDir } from './support/azure-examples.js';
 import { createTestDatabase, testDeps, type TestDatabase } from './support/db.js';
 
 const { HttpRequest, InvocationContext } = functions;
-const examples = join(import.meta.dirname, '..', '..', 'shared', 'azure-examples');
+const examples = azureExamplesDir;
 const env = {
   DBOPS_AZURE_SUBSCRIPTION_ID: '11111111-1111-1111-1111-111111111111',
   DBOPS_AZURE_RESOURCE_GROUP: 'rg-phonebill-prod',

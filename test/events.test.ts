@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { markSignal, recordSignal } from '../src/shared/events/inbox.js';
 import { epochToIso, normalizeSignals, serverResourceId } from '../src/shared/events/normalize.js';
 import { routeSignal } from '../src/shared/events/route.js';
+import { azureExamplesDir } from './support/azure-examples.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 
-const examples = join(import.meta.dirname, '..', '..', 'shared', 'azure-examples');
+const examples = azureExamplesDir;
 const example = (name: string): unknown => JSON.parse(readFileSync(join(examples, name), 'utf8'));
 
 const server = serverResourceId('11111111-1111-1111-1111-111111111111', 'rg-phonebill-prod', 'phonebill-postgresql-prod');

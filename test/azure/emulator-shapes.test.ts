@@ -1,17 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { azureExamplesDir } from '../support/azure-examples.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 import { shapeDifferences, shapeOfExamples, type ShapeRules } from '../support/azure-emulator/shape.js';
 
 /**
- * The emulator's answers against the official examples (../shared/azure-examples and
- * test/support/azure-emulator/examples), key by key and type by type, so it cannot drift.
+ * The emulator's answers against the official examples (test/fixtures/azure-examples), key by
+ * key and type by type, so it cannot drift.
  */
-const shared = join(import.meta.dirname, '..', '..', '..', 'shared', 'azure-examples');
-const local = join(import.meta.dirname, '..', 'support', 'azure-emulator', 'examples');
 const example = (file: string): { responses: Record<string, { body?: unknown; headers?: Record<string, string> }> } =>
-  JSON.parse(readFileSync(file.startsWith('local:') ? join(local, file.slice(6)) : join(shared, file), 'utf8'));
+  JSON.parse(readFileSync(join(azureExamplesDir, file), 'utf8'));
 const body = (file: string, status = '200') => example(file).responses[status]?.body;
 
 let emu: AzureEmulator;
@@ -55,7 +54,7 @@ describe('the emulator answers in the shapes of the official examples', () => {
     const res = await emu.request('GET', `/subscriptions/${emu.subscriptionId}/resourceGroups/${emu.resourceGroup}/providers/Microsoft.DBforPostgreSQL/flexibleServers?${api('2025-08-01')}`);
     expect(res.status).toBe(200);
     // One page needs no nextLink; the list's items are servers (ServersGet), tags a free-form map, and replicas carry replicationState.
-    expectShape(res.body, [body('local:arm-2025-08-01-ServersListByResourceGroup.json'), { value: [body('arm-2025-08-01-ServersGet.json')] }], {
+    expectShape(res.body, [body('arm-2025-08-01-ServersListByResourceGroup.json'), { value: [body('arm-2025-08-01-ServersGet.json')] }], {
       extra: [...(serverRules.extra ?? []), '$.value[].properties.replica.replicationState'],
       free: ['$.value[].tags'],
     });
@@ -104,16 +103,16 @@ describe('the emulator answers in the shapes of the official examples', () => {
 
   it('Key Vault secrets: set, get, versions, update', async () => {
     const set = await emu.request('PUT', `/secrets/shape-secret?${api('7.5')}`, { value: 'shape-value-123' });
-    expectShape(set.body, [body('local:keyvault-7.5-SetSecret.json')]);
+    expectShape(set.body, [body('keyvault-7.5-SetSecret.json')]);
     const get = await emu.request('GET', `/secrets/shape-secret/?${api('7.5')}`);
-    expectShape(get.body, [body('local:keyvault-7.5-GetSecret.json')]);
+    expectShape(get.body, [body('keyvault-7.5-GetSecret.json')]);
     const versions = await emu.request('GET', `/secrets/shape-secret/versions?${api('7.5')}`);
     // The service answers "nextLink": null on the last page.
-    expectShape(versions.body, [body('local:keyvault-7.5-GetSecretVersions.json')], { nullable: ['$.nextLink'] });
+    expectShape(versions.body, [body('keyvault-7.5-GetSecretVersions.json')], { nullable: ['$.nextLink'] });
     const version = ((set.body as { id: string }).id.split('/').pop())!;
     const updated = await emu.request('PATCH', `/secrets/shape-secret/${version}?${api('7.5')}`, { contentType: 'password', tags: { mytag: 'rotation' }, attributes: { enabled: true } });
     // Tags are a free-form map: the example's key is used so that the map compares.
-    expectShape(updated.body, [body('local:keyvault-7.5-UpdateSecret.json')]);
+    expectShape(updated.body, [body('keyvault-7.5-UpdateSecret.json')]);
   });
 
   it('Azure Monitor metrics batch and Log Analytics query', async () => {
@@ -122,11 +121,11 @@ describe('the emulator answers in the shapes of the official examples', () => {
       { timeStamp: '2026-11-29T10:05:00Z' },
     ]);
     const metrics = await emu.request('POST', `/subscriptions/${emu.subscriptionId}/metrics:getBatch?${api('2024-02-01')}&metricnames=cpu_percent&metricnamespace=Microsoft.DBforPostgreSQL/flexibleServers&aggregation=average,minimum,maximum&interval=PT5M`, { resourceids: [serverPath()] });
-    expectShape(metrics.body, [body('local:monitor-2024-02-01-MetricBatchExample.json')]);
+    expectShape(metrics.body, [body('monitor-2024-02-01-MetricBatchExample.json')]);
     emu.logs.respond('Usage', { columns: [{ name: 'Computer', type: 'string' }, { name: 'Quantity', type: 'real' }], rows: [['db1', 0.5]] });
     const logs = await emu.request('POST', `/v1/workspaces/${emu.workspaceId}/query`, { query: 'Usage | take 10', timespan: 'PT12H' });
     // The example's cells are all strings; the service sends each cell in its column's JSON type.
-    expectShape(logs.body, [body('local:loganalytics-v1-la-post-example.json')], { free: ['$.tables[].rows[][]'] });
+    expectShape(logs.body, [body('loganalytics-v1-la-post-example.json')], { free: ['$.tables[].rows[][]'] });
   });
 
   it('the shape check itself catches drift', () => {

@@ -13,12 +13,13 @@ import { runJob, type RunnerDeps } from '../../src/shared/runner/run-job.js';
 import { readSettings, type Env } from '../../src/shared/settings.js';
 import { startAcsEmulator, type AcsEmulator } from '../support/acs-emulator.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { azureExamplesDir } from '../support/azure-examples.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 import { startTeamsReceiver, type TeamsReceiver } from '../support/teams-receiver.js';
 
 const job = registerJob(failoverCheck);
 const findJob = (name: string) => (name === job.name ? job : undefined);
-const examples = join(import.meta.dirname, '..', '..', '..', 'shared', 'azure-examples');
+const examples = azureExamplesDir;
 const SERVER = 'phonebill-postgresql-prod';
 const REPLICA = 'phonebill-postgresql-replica';
 
