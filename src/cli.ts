@@ -5,7 +5,7 @@ import { runDemo } from './demo.js';
 import { startConsoleServer } from './shared/console/server.js';
 import { findJob, jobNames, jobs } from './jobs/index.js';
 import { readCoreSettings } from './shared/config.js';
-import { ConfigurationError, describeTarget, resolveTarget } from './shared/db/connection.js';
+import { checkConnection, ConfigurationError, describeTarget, resolveTarget } from './shared/db/connection.js';
 import { migrate } from './shared/db/migrate.js';
 import { exitCodeFor, type JobReport } from './shared/job.js';
 import { createLogger } from './shared/log.js';
@@ -42,7 +42,9 @@ export function buildCli(): Command {
     .option('--dry-run', 'show which migrations would run, change nothing')
     .action(async (opts: { databaseUrl?: string; dryRun?: boolean }) => {
       const log = createLogger();
-      const target = resolveTarget(readCoreSettings(), opts.databaseUrl);
+      const settings = readCoreSettings();
+      const target = resolveTarget(settings, opts.databaseUrl);
+      await checkConnection(target, settings.connectTimeoutSeconds);
       const { applied } = await migrate(target, log, { dryRun: opts.dryRun ?? false });
       process.stdout.write(
         applied.length === 0
@@ -124,8 +126,10 @@ export function buildCli(): Command {
     .addOption(databaseUrlOption())
     .action(async (opts: { port?: number; databaseUrl?: string }) => {
       const settings = readCoreSettings();
+      const target = resolveTarget(settings, opts.databaseUrl);
+      await checkConnection(target, settings.connectTimeoutSeconds);
       const server = await startConsoleServer({
-        target: resolveTarget(settings, opts.databaseUrl),
+        target,
         jobs: jobs.map((j) => ({ name: j.name, title: j.title })),
         environment: settings.environment,
         log: createLogger({ json: settings.logJson }),

@@ -7,10 +7,12 @@ import { createTestDatabase, type TestDatabase } from './support/db.js';
 
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, '..', 'bin', 'dbops.js');
+const withEmbedded = join(import.meta.dirname, 'support', 'dbops-with-embedded.ts');
+const tsx = join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-async function dbops(args: string[], env: NodeJS.ProcessEnv = {}) {
+async function dbops(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [bin]) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [...command, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -61,6 +63,49 @@ describe('dbops CLI', () => {
     const none = await dbops(['run', 'install-verification']);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/set DATABASE_URL/);
+  });
+
+  it('keeps its exit codes 0, 1, 2 and 3 in a process that has loaded the embedded server', async () => {
+    const viaEmbedded = (args: string[]) => dbops(args, {}, [tsx, withEmbedded]);
+    const next = new Date();
+    const month = new Date(Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1, 1));
+    const name = `pc_kos_integration_log_p${month.getUTCFullYear()}_${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+    const scratch = await createTestDatabase({ prefix: 'dbops_cli_codes' });
+    try {
+      expect((await viaEmbedded(['run', 'install-verification', '--database-url', scratch.url])).code).toBe(0);
+      await scratch.pool.query(`ALTER TABLE product_change.pc_kos_integration_log DETACH PARTITION product_change.${name}`);
+      expect((await viaEmbedded(['run', 'install-verification', '--database-url', scratch.url])).code).toBe(1);
+      await scratch.pool.query('DROP INDEX product_change.idx_kos_log_response_time');
+      expect((await viaEmbedded(['run', 'install-verification', '--database-url', scratch.url])).code).toBe(2);
+    } finally {
+      await scratch.drop();
+    }
+    expect((await viaEmbedded(['run', 'no-such-job'])).code).toBe(3);
+  });
+
+  it('demo runs on its embedded server, exits 0 and prints no warning when nothing is wrong', async () => {
+    const demo = await dbops(['demo', '--small']);
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/overall ok/);
+    expect(demo.stdout + demo.stderr).not.toMatch(/WARN|ERROR|57P01/);
+  }, 180_000);
+
+  it('answers bad connection input with one line naming the setting, and exit code 3', async () => {
+    const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; says: RegExp }> = [
+      { args: ['run', 'health-check', '--database-url', 'notaurl'], says: /--database-url is not a PostgreSQL URL \(it is not a URL\): use postgres:\/\// },
+      { args: ['run', 'health-check'], env: { DATABASE_URL: 'http://db.example/x' }, says: /DATABASE_URL is not a PostgreSQL URL \(it does not start with postgres:\/\// },
+      { args: ['migrate', '--database-url', 'postgres://dbops:hunter2-not-real@127.0.0.1:1/db'], says: /Cannot connect to 127\.0\.0\.1:1\/db: .*ECONNREFUSED.*check DATABASE_URL \(or --database-url\)/ },
+      { args: ['run', 'health-check', '--database-url', 'postgres://dbops:hunter2-not-real@127.0.0.1:1/db'], says: /Cannot connect to 127\.0\.0\.1:1\/db: .*check DATABASE_URL/ },
+      { args: ['console', '--database-url', 'postgres://dbops:hunter2-not-real@127.0.0.1:1/db'], says: /Cannot connect to 127\.0\.0\.1:1\/db/ },
+    ];
+    for (const c of cases) {
+      const r = await dbops(c.args, c.env);
+      const said = (r.stdout + r.stderr).replace(/^dbops: building.*\n/m, '').trim();
+      expect({ args: c.args, code: r.code }).toEqual({ args: c.args, code: 3 });
+      expect(said).toMatch(c.says);
+      expect(said.split('\n').filter((line) => !line.startsWith('   took '))).toHaveLength(1);
+      expect(said).not.toContain('hunter2-not-real');
+    }
   });
 
   it('lists the jobs and every setting', async () => {

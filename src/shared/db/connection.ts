@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { z } from 'zod';
 import { pgModule } from './pg.js';
 import type { CoreSettings } from '../config.js';
 import type { Logger } from '../log.js';
@@ -23,9 +24,49 @@ export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
 }
 
+/** A connection that failed before any job work began; its message names the setting to check. */
+export class ConnectionError extends Error {
+  override name = 'ConnectionError';
+}
+
+const URL_FORM = 'postgres://USER@HOST:5432/DATABASE?sslmode=require (the password in the URL or in PGPASSWORD)';
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .min(1, 'it is empty')
+  .transform((value, ctx) => {
+    try {
+      return new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'it is not a URL' });
+      return z.NEVER;
+    }
+  })
+  .refine((url) => url.protocol === 'postgres:' || url.protocol === 'postgresql:', {
+    message: 'it does not start with postgres:// or postgresql://',
+  })
+  // libpq takes a socket folder as ?host=… when the URL itself names no host.
+  .refine((url) => url.hostname !== '' || url.searchParams.has('host'), { message: 'it names no host' });
+
+/**
+ * Checks the URL at the edge, so that a typo reads as such rather than as a failed host lookup.
+ * The value itself is never echoed: it may hold a password.
+ */
+export function parseDatabaseUrl(url: string, source: string): string {
+  const parsed = postgresUrl.safeParse(url);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((issue) => issue.message).join(', ');
+    throw new ConfigurationError(`${source} is not a PostgreSQL URL (${why}): use ${URL_FORM}.`);
+  }
+  return url.trim();
+}
+
 export function resolveTarget(settings: CoreSettings, overrideUrl?: string): ConnectionTarget {
-  const url = overrideUrl ?? settings.databaseUrl;
-  if (url && settings.pgAuth === 'url') {
+  const source = overrideUrl !== undefined ? '--database-url' : 'DATABASE_URL';
+  const given = overrideUrl ?? settings.databaseUrl;
+  if (given && settings.pgAuth === 'url') {
+    const url = parseDatabaseUrl(given, source);
     registerUrlPassword(url);
     return { kind: 'url', url };
   }
@@ -55,6 +96,34 @@ export function registerUrlPassword(url: string): void {
     if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
   } catch {
     // Not a URL: pg will say so when it connects.
+  }
+}
+
+/** The settings to check when a target cannot be reached. */
+export function connectionSettingsHint(target: ConnectionTarget): string {
+  return target.kind === 'url'
+    ? 'check DATABASE_URL (or --database-url) and that the server accepts connections from here'
+    : 'check DBOPS_PG_HOST, DBOPS_PG_PORT, DBOPS_PG_USER and that the managed identity may sign in';
+}
+
+/** One line for a connection that failed: where, why, and what to check. */
+export function cannotConnect(target: ConnectionTarget, err: unknown): string {
+  return `Cannot connect to ${describeTarget(target)}: ${errorMessage(err)}; ${connectionSettingsHint(target)}.`;
+}
+
+/** Signs in once and disconnects, so that commands fail with one clear line before doing anything. */
+export async function checkConnection(target: ConnectionTarget, connectTimeoutSeconds = 10): Promise<void> {
+  const client = new (pgModule().Client)(
+    poolConfig(target, { applicationName: 'dbops:connect-check', lockTimeoutMs: 1000, statementTimeoutMs: 5000 }, connectTimeoutSeconds),
+  );
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (err) {
+    throw new ConnectionError(cannotConnect(target, err));
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { CoreSettings } from '../config.js';
-import { createPool, describeTarget, type ConnectionTarget } from '../db/connection.js';
+import { cannotConnect, createPool, describeTarget, type ConnectionTarget } from '../db/connection.js';
 import {
   statusFromFindings,
   type JobContext,
@@ -125,7 +125,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     try {
       lockClient = await pool.connect();
     } catch (err) {
-      const report = finish({ status: 'failed', summary: `Cannot connect to ${describeTarget(deps.target)}: ${errorMessage(err)}` }, null);
+      const report = finish({ status: 'failed', summary: cannotConnect(deps.target, err) }, null);
       await deps.reachability?.unreachable(report, deps.target, log).catch((e: unknown) => log.warn('unreachable-database alert failed', { error: errorMessage(e) }));
       return report;
     }
