@@ -33,8 +33,8 @@ function childScript(eager: boolean): string {
     `const ms = performance.now();`,
     // What the first invocation adds: the job registry and the runtime with its providers.
     `await import(${url('jobs/index.js')});`,
-    `const { createRuntime } = await import(${url('shared/runner/runtime.js')});`,
-    `const deps = createRuntime({ env: { ...process.env, DATABASE_URL: 'postgres://u@127.0.0.1:1/x' } });`,
+    `const { buildRuntime, providers } = await import(${url('runtime.js')});`,
+    `const deps = buildRuntime(providers, { env: { ...process.env, DATABASE_URL: 'postgres://u@127.0.0.1:1/x' } });`,
     `if (!deps.services.azure) throw new Error('azure service missing');`,
     `process.stdout.write(JSON.stringify({ ms, first: performance.now() - ms, registered: typeof registerFunctions === 'function' }));`,
   ].join('\n');

@@ -11,6 +11,7 @@ import { createPool } from '../src/shared/db/connection.js';
 import { loadSampleData } from '../src/shared/db/sample-data.js';
 import { registerJob, type JobContext } from '../src/shared/job.js';
 import { createLogger } from '../src/shared/log.js';
+import { serverSessions } from '../src/shared/db/session.js';
 import { jobDatabase, runJob } from '../src/shared/runner/run-job.js';
 import { benchDatabase, median, note, type BenchResult } from './support.js';
 
@@ -48,6 +49,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       trigger: 'cli',
       dryRun: true,
       db: jobDatabase(pool, target),
+      withServer: serverSessions({ job: 'health-check', settings, log }),
       settings,
       env,
       log,

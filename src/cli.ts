@@ -12,7 +12,7 @@ import { createLogger } from './shared/log.js';
 import { errorMessage } from './shared/redact.js';
 import { formatReport } from './shared/report-format.js';
 import { ParamsError, runJob } from './shared/runner/run-job.js';
-import { createRuntime } from './shared/runner/runtime.js';
+import { buildRuntime, providers } from './runtime.js';
 import { resolveSchedule } from './shared/schedule.js';
 import { SettingsError } from './shared/settings.js';
 import { routingConfigFromEnv } from './shared/events/config.js';
@@ -89,7 +89,7 @@ export function buildCli(): Command {
       if (!job) throw new UsageError(`Unknown job "${name}". Jobs: ${jobNames().join(', ')}.`);
       let report: JobReport;
       try {
-        const deps = createRuntime({ ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+        const deps = buildRuntime(providers, { ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
         report = await runJob(job, opts.param, deps, { trigger: 'cli', triggeredBy: process.env.USER ?? 'cli', dryRun: opts.dryRun ?? false });
       } catch (err) {
         if (err instanceof ParamsError || err instanceof ConfigurationError || err instanceof SettingsError) {

@@ -8,7 +8,7 @@ import { exitCodeFor, worstStatus, type JobReport } from './shared/job.js';
 import { createLogger } from './shared/log.js';
 import { formatReport } from './shared/report-format.js';
 import { runJob } from './shared/runner/run-job.js';
-import { createRuntime } from './shared/runner/runtime.js';
+import { buildRuntime, providers } from './runtime.js';
 
 export interface DemoOptions {
   keep: boolean;
@@ -43,7 +43,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await admin.end();
     const url = server.url('product_change_db');
     const env = { ...process.env, DATABASE_URL: url, DBOPS_PG_AUTH: 'url', DBOPS_ENVIRONMENT: 'demo' };
-    const deps = createRuntime({ env, log });
+    const deps = buildRuntime(providers, { env, log });
     const { applied } = await migrate(deps.target, log);
     say(`migrated: ${applied.length} migrations applied`);
 

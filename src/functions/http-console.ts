@@ -12,7 +12,7 @@ import { forInvocation, type RuntimeSource } from './runtime.js';
 export function consoleHandler(runtime: RuntimeSource) {
   return async (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const deps = forInvocation(await runtime(), context);
-    const pool = createPool(deps.target, { applicationName: 'dbops:console', lockTimeoutMs: 1000, statementTimeoutMs: 10_000, max: 2 }, deps.log, 10);
+    const pool = createPool(deps.target, { applicationName: 'dbops:console', lockTimeoutMs: 1000, statementTimeoutMs: 10_000, max: 2, connectTimeoutSeconds: 10, ...(deps.credential ? { credential: deps.credential } : {}) }, deps.log);
     try {
       const data = await loadConsoleData(pool, { jobs: manifests.map((j) => ({ name: j.name, title: j.title })), environment: deps.settings.environment });
       return { status: 200, headers: { ...CONSOLE_HEADERS }, body: renderConsole(data) };

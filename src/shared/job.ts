@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { CoreSettings } from './config.js';
 import type { NormalizedSignal } from './events/normalize.js';
 import type { ConnectionTarget } from './db/connection.js';
+import type { WithServer } from './db/session.js';
 import type { Logger } from './log.js';
 import type { Env, SettingSpecs } from './settings.js';
 
@@ -79,6 +80,11 @@ export interface JobContext {
   readonly trigger: Trigger;
   readonly dryRun: boolean;
   readonly db: JobDatabase;
+  /**
+   * Every other server a job connects to (a replica, a restored copy, a probed primary, a login
+   * test): a pool with the job's session settings, named `dbops:<job>:<purpose>`, closed after `use`.
+   */
+  readonly withServer: WithServer;
   readonly settings: CoreSettings;
   /** The environment, for the job's own settings (read them with readSettings). */
   readonly env: Env;
@@ -91,12 +97,16 @@ export interface JobContext {
 }
 
 /**
- * Optional services a job may need. Each is added by the module that provides it; a job
- * checks for presence and reports `not configured` rather than failing.
+ * Optional services a job may need, each typed by the module that provides it through
+ * declaration merging:
+ *
+ *   declare module '../shared/job.js' { interface JobServices { partitionArchive?: PartitionArchive } }
+ *
+ * The composition root (src/runtime.ts) lists the providers that fill them in. A job checks
+ * for presence and reports `not configured` rather than failing.
  */
-export interface JobServices {
-  [name: string]: unknown;
-}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by declaration merging
+export interface JobServices {}
 
 export interface Schedule {
   /** Setting that overrides it, e.g. DBOPS_SCHEDULE_HEALTH_CHECK. */
@@ -154,7 +164,7 @@ export function exitCodeFor(status: JobStatus): number {
 export type RegisteredJob = JobDefinition<unknown>;
 
 export function registerJob<P>(job: JobDefinition<P>): RegisteredJob {
-  return job as unknown as RegisteredJob;
+  return job;
 }
 
 /** Times a job's phases into `steps` (the report's timings), whether the phase succeeds or throws. */

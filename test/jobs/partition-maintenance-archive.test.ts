@@ -7,6 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveFromSettings, blobArchive, type PartitionArchive } from '../../src/jobs/partition-maintenance/archive.js';
 import { partitionMaintenance } from '../../src/jobs/partition-maintenance/index.js';
+import { azureCredential } from '../../src/shared/azure/credential.js';
 import { partitionSettings } from '../../src/jobs/partition-maintenance/settings.js';
 import { freePort } from '../../src/shared/db/embedded.js';
 import { listPartitions, monthStart, monthlyPartitionName } from '../../src/shared/db/partitions.js';
@@ -60,7 +61,7 @@ describe('partition-maintenance archives to Blob Storage (Azurite) before droppi
       DBOPS_PARTITION_LOCK_TIMEOUT_MS: '500',
       DBOPS_PARTITION_BLOCKER_WAIT_SECONDS: '0',
     };
-    archive = (await archiveFromSettings(readSettings(partitionSettings, env)))!;
+    archive = (await archiveFromSettings(readSettings(partitionSettings, env), azureCredential({})))!;
     db = await createTestDatabase({ prefix: 'dbops_parts_archive' });
     await loadSampleData(db.pool, { months: 15, logsPerMonth: 700, changeRequests: 20 });
     for (const offset of [-14, -13]) {

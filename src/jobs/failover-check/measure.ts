@@ -58,6 +58,7 @@ export async function measureEvent(
   const server = event.serverName;
   const probe = await probeWritable({
     target: options.probeTarget,
+    withServer: ctx.withServer,
     timeoutMs: s.probeTimeoutSeconds * 1000,
     maxDelayMs: s.probeMaxDelaySeconds * 1000,
     connectTimeoutSeconds: Math.min(ctx.settings.connectTimeoutSeconds, 10),
@@ -72,7 +73,7 @@ export async function measureEvent(
   } catch (err) {
     armProblem = errorMessage(err);
   }
-  const replica = await readReplica(azure, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
+  const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
   const findings: Finding[] = [];
   const zoneMove = `zone ${event.zoneBefore ?? '?'} → ${after?.zone ?? '?'}`;
 

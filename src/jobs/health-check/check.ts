@@ -1,5 +1,6 @@
 import type { CoreSettings } from '../../shared/config.js';
 import type { Queryable } from '../../shared/db/sql.js';
+import type { WithServer } from '../../shared/db/session.js';
 import type { Finding, JobServices, Severity } from '../../shared/job.js';
 import type { Logger } from '../../shared/log.js';
 import type { HealthCheckSettings } from './settings.js';
@@ -25,6 +26,8 @@ export interface CheckContext {
   windowHours: number;
   history: SnapshotHistory;
   services: JobServices;
+  /** Connections to other servers (the replica), from the job's context. */
+  withServer: WithServer;
   log: Logger;
   /** Counters gathered by earlier checks in this run. */
   counters: Partial<Counters>;

@@ -133,6 +133,7 @@ export async function runChecks(ctx: JobContext, p: HealthCheckParams, options: 
       windowHours: p.windowHours,
       history,
       services: ctx.services,
+      withServer: ctx.withServer,
       log: ctx.log,
       counters,
       ownApplication: `dbops:${ctx.job}`,

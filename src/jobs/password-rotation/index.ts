@@ -6,17 +6,9 @@ import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
 import { readSettings } from '../../shared/settings.js';
 import { processRole, type RoleOutcome, type RotationRequest } from './rotate.js';
 import { rotationParams, rotationSettings } from './settings.js';
-import { ROTATION_HOOKS_SERVICE, type RotationHooks } from './steps.js';
-import './inventory.js';
 import { manifest } from './manifest.js';
 
 export { ROTATION_HOOKS_SERVICE, type RotationHooks } from './steps.js';
-
-function hooksFrom(value: unknown): RotationHooks {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) throw new TypeError(`services.${ROTATION_HOOKS_SERVICE} is not an object of hooks`);
-  return value as RotationHooks;
-}
 
 const describe = (o: RoleOutcome): string => {
   switch (o.outcome) {
@@ -45,7 +37,7 @@ export const passwordRotation = defineJob({
     const { azure, missing } = getAzure(ctx.services, 'keyVault');
     if (!azure) return { status: 'skipped', summary: `Azure not configured: set ${missing.join(', ')}` };
     const settings = readSettings(rotationSettings, ctx.env);
-    const hooks = hooksFrom(ctx.services[ROTATION_HOOKS_SERVICE]);
+    const hooks = ctx.services.passwordRotationHooks ?? {};
 
     let targets: ManagedRole[] = settings.roles;
     let request: RotationRequest = { force: false };

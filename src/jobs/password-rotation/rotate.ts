@@ -234,7 +234,7 @@ async function prepareRoles(d: StepDeps, role: string, mode: Mode): Promise<stri
 async function repair(d: StepDeps, latest: SecretVersion, versions: readonly SecretVersion[], findings: Finding[]): Promise<boolean> {
   const open = await openRecordFor(d.ctx.db, d.secret);
   const cred = await readCredential(d.secrets, d.secret, latest, d.role);
-  const works = (await tryLogin(d.ctx.db.target, cred, d.ctx.settings.connectTimeoutSeconds)) === null;
+  const works = (await tryLogin(d.ctx.withServer, d.ctx.db.target, cred)) === null;
   if (works && latest.state !== 'pending') {
     // A record left open before anything reached Key Vault (dual-role mode sets the idle login
     // first): the idle login's password is unknown, which is harmless; the next rotation sets it.
@@ -273,7 +273,7 @@ async function restorePassword(d: StepDeps, c: Credential): Promise<boolean> {
   } catch {
     return false;
   }
-  return (await tryLogin(d.ctx.db.target, c, d.ctx.settings.connectTimeoutSeconds)) === null;
+  return (await tryLogin(d.ctx.withServer, d.ctx.db.target, c)) === null;
 }
 
 /**
@@ -288,7 +288,7 @@ interface Settled {
 }
 
 async function settle(d: StepDeps, pending: SecretVersion, previous: SecretVersion | null, recordId: number | null): Promise<Settled> {
-  const login = (c: Credential) => tryLogin(d.ctx.db.target, c, d.ctx.settings.connectTimeoutSeconds);
+  const login = (c: Credential) => tryLogin(d.ctx.withServer, d.ctx.db.target, c);
   const next = await readCredential(d.secrets, d.secret, pending, d.role);
   const prev = previous ? await readCredential(d.secrets, d.secret, previous, d.role) : null;
   const finish = async (how: string) => {

@@ -20,6 +20,13 @@ export interface RotationHooks {
 }
 export const ROTATION_HOOKS_SERVICE = 'passwordRotationHooks';
 
+declare module '../../shared/job.js' {
+  interface JobServices {
+    /** Fault injection for password-rotation's tests; absent in production. */
+    passwordRotationHooks?: RotationHooks;
+  }
+}
+
 export interface StepDeps {
   ctx: JobContext;
   secrets: KeyVaultSecrets;
@@ -58,7 +65,7 @@ export async function setPassword(d: StepDeps, c: Credential): Promise<void> {
 
 export async function testLogin(d: StepDeps, c: Credential): Promise<void> {
   await act(d, `sign in as ${c.login} with the new password`, undefined, async () => {
-    const problem = await tryLogin(d.ctx.db.target, c, d.ctx.settings.connectTimeoutSeconds);
+    const problem = await tryLogin(d.ctx.withServer, d.ctx.db.target, c);
     if (problem) throw new Error(`the new password of ${c.login} does not sign in: ${problem}`);
   });
 }

@@ -11,13 +11,13 @@ import { checkManagedSecrets, checkServerTls, listLoginRoles } from './hygiene.j
 import { auditServerLog } from './log-checks.js';
 import { applyLockouts, liftExpiredLockouts } from './lockout.js';
 import { checkPrivilegeDrift } from './privileges.js';
-import { securityServices, type LogWindow, type ServerLogSource } from './services.js';
+import { securityServices, type LogWindow, type ServerLogSource } from '../../shared/security-services.js';
 import { securityAuditSettings } from './settings.js';
 import { manifest } from './manifest.js';
 
 export { securityAuditSettings } from './settings.js';
-export type { ManagedSecret, ManagedSecretInventory, ServerLogEntry, ServerLogSource, LogWindow } from './services.js';
-export { SERVICE_NAMES } from './services.js';
+export type { ManagedSecret, ManagedSecretInventory, ServerLogEntry, ServerLogSource, LogWindow } from '../../shared/security-services.js';
+export { SERVICE_NAMES } from '../../shared/security-services.js';
 
 type Settings = SettingsOf<typeof securityAuditSettings>;
 

@@ -1,5 +1,6 @@
 /** The Azure client layer: import from here. SDKs load lazily, on the first call that needs them. */
-export { createAzureServices, getAzure, azureServiceProvider, AZURE_SERVICE, type AzureServices, type AzureSettings, type AzureAccess } from './services.js';
+export { createAzureServices, getAzure, azureServiceProvider, type AzureServices, type AzureSettings, type AzureAccess } from './services.js';
+export { azureCredential } from './credential.js';
 export { azureSettings, azureRequires, missingAzureSettings, AZURE_AREAS, type AzureArea } from './settings.js';
 export { AzureOperationError, AzureThrottledError, azureError, callAzure } from './errors.js';
 export type { ClientFactoryOptions } from './options.js';

@@ -1,10 +1,10 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { JobServices } from '../job.js';
-import type { Logger } from '../log.js';
-import { addServiceProvider } from '../runner/runtime.js';
+import type { ServiceProvider } from '../runner/runtime.js';
+import { errorMessage } from '../redact.js';
 import { readSettings, SettingsError, type Env, type SettingsOf } from '../settings.js';
 import { createCostManagement, type CostManagement } from './cost.js';
-import { lazyDefaultCredential } from './credential.js';
+import { azureCredential } from './credential.js';
 import { AzureOperationError } from './errors.js';
 import { createResourceHealth, type ResourceHealth } from './health.js';
 import { createLogAnalytics, type LogAnalytics } from './logs.js';
@@ -36,7 +36,12 @@ export interface AzureServices {
   readonly health: ResourceHealth;
 }
 
-export const AZURE_SERVICE = 'azure';
+declare module '../job.js' {
+  interface JobServices {
+    /** Every Azure operation; `{ unavailable }` when an Azure setting is malformed. Read it with getAzure. */
+    azure?: AzureServices | { unavailable: string };
+  }
+}
 
 const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
   let p: Promise<T> | undefined;
@@ -45,7 +50,7 @@ const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
 
 export function createAzureServices(env: Env, options: ClientFactoryOptions = {}): AzureServices {
   const settings = readSettings(azureSettings, env);
-  const credential: TokenCredential = options.credential ?? lazyDefaultCredential(settings.managedIdentityClientId);
+  const credential: TokenCredential = options.credential ?? azureCredential(env);
   const common = pipelineOptions(options);
   const arm = settings.armEndpoint.replace(/\/$/, '');
   const missing = (...areas: AzureArea[]) => missingAzureSettings(env, areas);
@@ -128,23 +133,21 @@ export type AzureAccess = { azure: AzureServices; missing: [] } | { azure: undef
  *  if (!azure) return { status: 'skipped', summary: `Azure not configured: set ${missing.join(', ')}` };`
  */
 export function getAzure(services: JobServices, ...areas: AzureArea[]): AzureAccess {
-  const candidate = services[AZURE_SERVICE] as AzureServices | { unavailable: string } | undefined;
+  const candidate = services.azure;
   if (!candidate) return { azure: undefined, missing: ['(no Azure service in this runtime)'] };
   if ('unavailable' in candidate) return { azure: undefined, missing: [candidate.unavailable] };
   const gaps = candidate.missing(...areas);
   return gaps.length ? { azure: undefined, missing: gaps } : { azure: candidate, missing: [] };
 }
 
-/** The runtime's provider: cheap (reads settings; SDKs load on first call). */
-export function azureServiceProvider(env: Env, log: Logger): JobServices {
+/** The runtime's provider: cheap (reads settings; SDKs load on first call), on the runtime's one credential. */
+export const azureServiceProvider: ServiceProvider = ({ env, log, credential }) => {
   try {
-    return { [AZURE_SERVICE]: createAzureServices(env, { log }) };
+    return { azure: createAzureServices(env, { log, credential }) };
   } catch (err) {
     // A malformed Azure setting must not stop jobs that never touch Azure.
-    const reason = err instanceof SettingsError ? err.problems.join('; ') : (err as Error).message;
+    const reason = err instanceof SettingsError ? err.problems.join('; ') : errorMessage(err);
     log.warn('Azure services unavailable', { reason });
-    return { [AZURE_SERVICE]: { unavailable: reason } };
+    return { azure: { unavailable: reason } };
   }
-}
-
-addServiceProvider(azureServiceProvider);
+};

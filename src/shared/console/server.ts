@@ -26,7 +26,7 @@ export const CONSOLE_HEADERS = {
 
 /** Serves the status page on 127.0.0.1 only: it shows operational detail and has no login. */
 export async function startConsoleServer(options: ConsoleServerOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const pool = createPool(options.target, { applicationName: 'dbops:console', lockTimeoutMs: 1000, statementTimeoutMs: 10_000, max: 2 }, options.log, 10);
+  const pool = createPool(options.target, { applicationName: 'dbops:console', lockTimeoutMs: 1000, statementTimeoutMs: 10_000, max: 2, connectTimeoutSeconds: 10 }, options.log);
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/' && !req.url?.startsWith('/?'))) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

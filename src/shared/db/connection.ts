@@ -1,5 +1,7 @@
+import type { TokenCredential } from '@azure/core-auth';
 import type pg from 'pg';
 import { pgModule } from './pg.js';
+import { lazyDefaultCredential } from '../azure/credential.js';
 import type { CoreSettings } from '../config.js';
 import type { Logger } from '../log.js';
 import { errorMessage, registerSecret } from '../redact.js';
@@ -17,6 +19,15 @@ export interface SessionOptions {
   lockTimeoutMs: number;
   statementTimeoutMs: number;
   max?: number;
+}
+
+/** A pool's session options, how long a connection attempt may take, and who signs in with Entra. */
+export interface PoolOptions extends SessionOptions {
+  connectTimeoutSeconds?: number;
+  /** The runtime's Azure credential, for DBOPS_PG_AUTH=entra; by default DefaultAzureCredential. */
+  credential?: TokenCredential;
+  /** Sign in as this login with its password instead of as the target says (a login test). */
+  signIn?: { login: string; password: string };
 }
 
 export class ConfigurationError extends Error {
@@ -69,49 +80,45 @@ export function describeTarget(target: ConnectionTarget): string {
   }
 }
 
-type TokenSource = () => Promise<string>;
-let entraTokenSource: TokenSource | undefined;
-
-/** Lets tests and other hosts provide the Entra token; by default DefaultAzureCredential. */
-export function setEntraTokenSource(source: TokenSource | undefined): void {
-  entraTokenSource = source;
+/** A fresh Entra token for every new connection, so an expiring one is never reused. */
+function entraPassword(credential: TokenCredential): () => Promise<string> {
+  return async () => {
+    const token = await credential.getToken(ENTRA_POSTGRES_SCOPE);
+    if (!token) throw new Error('Microsoft Entra returned no token for Azure Database for PostgreSQL');
+    registerSecret(token.token);
+    return token.token;
+  };
 }
 
-async function entraToken(): Promise<string> {
-  if (!entraTokenSource) {
-    const { DefaultAzureCredential } = await import('@azure/identity');
-    const credential = new DefaultAzureCredential();
-    entraTokenSource = async () => {
-      const token = await credential.getToken(ENTRA_POSTGRES_SCOPE);
-      if (!token) throw new Error('Microsoft Entra returned no token for Azure Database for PostgreSQL');
-      return token.token;
-    };
-  }
-  const token = await entraTokenSource();
-  registerSecret(token);
-  return token;
-}
-
-export function poolConfig(target: ConnectionTarget, session: SessionOptions, connectTimeoutSeconds = 30): pg.PoolConfig {
+export function poolConfig(target: ConnectionTarget, options: PoolOptions): pg.PoolConfig {
   const common: pg.PoolConfig = {
-    application_name: session.applicationName,
-    lock_timeout: session.lockTimeoutMs,
-    statement_timeout: session.statementTimeoutMs,
-    connectionTimeoutMillis: connectTimeoutSeconds * 1000,
-    max: session.max ?? 4,
+    application_name: options.applicationName,
+    lock_timeout: options.lockTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    connectionTimeoutMillis: (options.connectTimeoutSeconds ?? 30) * 1000,
+    max: options.max ?? 4,
     idleTimeoutMillis: 10_000,
     // Jobs reason in UTC (partition bounds, billing days, schedules), whatever the server default.
     options: '-c TimeZone=UTC',
   };
-  if (target.kind === 'url') return { ...common, connectionString: target.url };
+  const signIn = options.signIn;
+  if (target.kind === 'url') {
+    if (!signIn) return { ...common, connectionString: target.url };
+    // Keep the URL's host, port, database and TLS parameters; replace who signs in (pg lets the
+    // URL's user and password win over separate fields, so they go into the URL).
+    const u = new URL(target.url);
+    u.username = encodeURIComponent(signIn.login);
+    u.password = encodeURIComponent(signIn.password);
+    return { ...common, connectionString: u.toString() };
+  }
   return {
     ...common,
     host: target.host,
     port: target.port,
     database: target.database,
-    user: target.user,
+    user: signIn?.login ?? target.user,
     // Called for every new connection, so an expiring token is never reused.
-    password: entraToken,
+    password: signIn?.password ?? entraPassword(options.credential ?? lazyDefaultCredential()),
     ssl: target.ssl ? { rejectUnauthorized: true } : false,
   };
 }
@@ -120,8 +127,8 @@ export function poolConfig(target: ConnectionTarget, session: SessionOptions, co
  * A pool whose errors never crash the process: an idle client losing its server emits
  * 'error' on the pool, which node-postgres rethrows when nobody listens.
  */
-export function createPool(target: ConnectionTarget, session: SessionOptions, log: Logger, connectTimeoutSeconds?: number): pg.Pool {
-  const pool = new (pgModule().Pool)(poolConfig(target, session, connectTimeoutSeconds));
-  pool.on('error', (err) => log.warn('database connection lost', { error: errorMessage(err), application: session.applicationName }));
+export function createPool(target: ConnectionTarget, options: PoolOptions, log: Logger): pg.Pool {
+  const pool = new (pgModule().Pool)(poolConfig(target, options));
+  pool.on('error', (err) => log.warn('database connection lost', { error: errorMessage(err), application: options.applicationName }));
   return pool;
 }

@@ -29,7 +29,7 @@ export async function handleSignals(
   const { deps } = options;
   const signals = normalizeSignals(payload);
   const config = routingConfigFromEnv(deps.env);
-  const pool = createPool(deps.target, { applicationName: 'dbops:events', lockTimeoutMs: 2000, statementTimeoutMs: 10_000, max: 1 }, deps.log, deps.settings.connectTimeoutSeconds);
+  const pool = createPool(deps.target, { applicationName: 'dbops:events', lockTimeoutMs: 2000, statementTimeoutMs: 10_000, max: 1, connectTimeoutSeconds: deps.settings.connectTimeoutSeconds, ...(deps.credential ? { credential: deps.credential } : {}) }, deps.log);
   const outcomes: SignalOutcome[] = [];
   try {
     for (const signal of signals) {

@@ -4,6 +4,7 @@ import type { KeyCredential, TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { AbortError } from 'p-retry';
 import type { Logger } from '../log.js';
+import { lazyDefaultCredential } from '../azure/credential.js';
 import { registerSecret } from '../redact.js';
 import type { RenderedAlert } from './messages.js';
 import type { ChannelName } from './routing.js';
@@ -60,8 +61,10 @@ export function teamsChannel(webhookUrl: string): Channel {
 
 export interface AcsConnection {
   endpoint: string;
-  /** HMAC access key; without it the managed identity (DefaultAzureCredential) signs in. */
+  /** HMAC access key; without it the managed identity (the runtime's credential) signs in. */
   accessKey?: string;
+  /** The runtime's Azure credential; by default DefaultAzureCredential, loaded on first use. */
+  credential?: TokenCredential;
   /** Trust for a local emulator's certificate (tests); production uses the system's CAs. */
   agent?: Agent;
   /** Poll interval of the e-mail send operation. */
@@ -74,8 +77,7 @@ async function acsCredential(acs: AcsConnection): Promise<KeyCredential | TokenC
     const { AzureKeyCredential } = await import('@azure/core-auth');
     return new AzureKeyCredential(acs.accessKey);
   }
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential();
+  return acs.credential ?? lazyDefaultCredential();
 }
 
 /** p-retry owns retries, so the SDK's own retry policy is off; the agent is set per request. */

@@ -1,4 +1,5 @@
 import type { Agent } from 'node:https';
+import type { TokenCredential } from '@azure/core-auth';
 import type { ConnectionTarget } from '../db/connection.js';
 import type { Finding, JobDatabase, JobReport, JobServices } from '../job.js';
 import type { Logger } from '../log.js';
@@ -153,6 +154,8 @@ async function sendAll(planned: readonly Planned[], config: NotifierConfig, log:
 export interface NotifierOptions {
   environment: string;
   now?: () => Date;
+  /** The runtime's Azure credential, for Communication Services without an access key. */
+  credential?: TokenCredential;
   /** Trust for a local ACS emulator (tests). */
   acsAgent?: Agent;
   acsPollIntervalMs?: number;
@@ -161,7 +164,7 @@ export interface NotifierOptions {
 export type NotifySettings = SettingsOf<typeof notifySettings>;
 
 /** Builds the configured channels; says once which are not configured and what they need. */
-export function channelsFromSettings(s: NotifySettings, log: Logger, options: Pick<NotifierOptions, 'acsAgent' | 'acsPollIntervalMs'> = {}): NotifierConfig['channels'] {
+export function channelsFromSettings(s: NotifySettings, log: Logger, options: Pick<NotifierOptions, 'acsAgent' | 'acsPollIntervalMs' | 'credential'> = {}): NotifierConfig['channels'] {
   const channels: NotifierConfig['channels'] = {};
   const missing: string[] = [];
   if (s.teamsWebhookUrl) channels.teams = teamsChannel(s.teamsWebhookUrl);
@@ -170,6 +173,7 @@ export function channelsFromSettings(s: NotifySettings, log: Logger, options: Pi
     ? {
         endpoint: s.acsEndpoint,
         ...(s.acsAccessKey ? { accessKey: s.acsAccessKey } : {}),
+        ...(options.credential ? { credential: options.credential } : {}),
         ...(options.acsAgent ? { agent: options.acsAgent } : {}),
         ...(options.acsPollIntervalMs !== undefined ? { pollIntervalMs: options.acsPollIntervalMs } : {}),
       }
@@ -218,6 +222,13 @@ export function notifierConfigFromEnv(env: Env, log: Logger, options: NotifierOp
 /** ctx.services key of the NotifyService (present when a channel is configured). */
 export const NOTIFY_SERVICE = 'notify';
 
+declare module '../job.js' {
+  interface JobServices {
+    /** Alerts a running job sends before it finishes (present when a channel is configured). */
+    notify?: NotifyService;
+  }
+}
+
 export interface NotifyService {
   /**
    * Sends a running job's warning and critical findings now rather than after the run, through
@@ -264,8 +275,7 @@ export function createNotifyService(config: NotifierConfig): NotifyService {
 
 /** The notify service a job was given, if alert channels are configured. */
 export function getNotify(services: JobServices): NotifyService | undefined {
-  const s = services[NOTIFY_SERVICE] as NotifyService | undefined;
-  return s && typeof s.sendNow === 'function' ? s : undefined;
+  return services.notify;
 }
 
 /**

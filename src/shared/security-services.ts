@@ -1,4 +1,4 @@
-import type { JobServices } from '../../shared/job.js';
+import type { JobServices } from './job.js';
 
 export interface LogWindow {
   start: Date;
@@ -52,14 +52,13 @@ export const SERVICE_NAMES = {
   secretInventory: 'managedSecretInventory',
 } as const;
 
-function isServerLogSource(value: unknown): value is ServerLogSource {
-  const v = value as Partial<ServerLogSource> | null;
-  return typeof v === 'object' && v !== null && typeof v.id === 'string' && typeof v.entries === 'function';
-}
-
-function isSecretInventory(value: unknown): value is ManagedSecretInventory {
-  const v = value as Partial<ManagedSecretInventory> | null;
-  return typeof v === 'object' && v !== null && typeof v.list === 'function';
+declare module './job.js' {
+  interface JobServices {
+    /** The server log the security audit reads (tests inject one; otherwise csvlog or Log Analytics). */
+    securityServerLogSource?: ServerLogSource;
+    /** The database passwords Key Vault holds (provided by password-rotation's inventory). */
+    managedSecretInventory?: ManagedSecretInventory;
+  }
 }
 
 export interface SecurityServices {
@@ -70,14 +69,14 @@ export interface SecurityServices {
 /** The security-audit services present in `services`; a wrongly shaped one is an error, not absent. */
 export function securityServices(services: JobServices): SecurityServices {
   const out: SecurityServices = {};
-  const log = services[SERVICE_NAMES.serverLog];
+  const log = services.securityServerLogSource;
   if (log !== undefined) {
-    if (!isServerLogSource(log)) throw new TypeError(`services.${SERVICE_NAMES.serverLog} is not a ServerLogSource (needs id and entries(window))`);
+    if (typeof log.id !== 'string' || typeof log.entries !== 'function') throw new TypeError(`services.${SERVICE_NAMES.serverLog} is not a ServerLogSource (needs id and entries(window))`);
     out.serverLog = log;
   }
-  const secrets = services[SERVICE_NAMES.secretInventory];
+  const secrets = services.managedSecretInventory;
   if (secrets !== undefined) {
-    if (!isSecretInventory(secrets)) throw new TypeError(`services.${SERVICE_NAMES.secretInventory} is not a ManagedSecretInventory (needs list())`);
+    if (typeof secrets.list !== 'function') throw new TypeError(`services.${SERVICE_NAMES.secretInventory} is not a ManagedSecretInventory (needs list())`);
     out.secretInventory = secrets;
   }
   return out;
