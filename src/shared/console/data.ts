@@ -2,6 +2,7 @@ import { listPartitions, monthStart, type PartitionInfo } from '../db/partitions
 import type { Queryable } from '../db/sql.js';
 import type { Finding, JobReport, JobStatus } from '../job.js';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../plan.js';
+import { latestReport, latestRunPerJob, recentRuns as readRecentRuns, reportMetricsSince, type RunRow, type RunStatus } from '../runner/job-runs.js';
 import type { Point } from './chart.js';
 
 export interface RunSummary {
@@ -9,7 +10,7 @@ export interface RunSummary {
   job: string;
   trigger: string;
   triggeredBy: string | null;
-  status: JobStatus | 'running' | 'abandoned';
+  status: RunStatus;
   summary: string | null;
   startedAt: Date;
   durationMs: number | null;
@@ -59,18 +60,6 @@ export const CHARTED_METRICS: ReadonlyArray<{ key: string; label: string; unit: 
   { key: 'platform.storage_percent', label: 'Storage (Azure Monitor)', unit: '%', threshold: 75 },
 ];
 
-interface RunRow {
-  id: string;
-  job: string;
-  trigger: string;
-  triggered_by: string | null;
-  status: RunSummary['status'];
-  summary: string | null;
-  started_at: Date;
-  duration_ms: number | null;
-  dry_run: boolean;
-}
-
 const toRun = (r: RunRow): RunSummary => ({
   id: Number(r.id),
   job: r.job,
@@ -86,14 +75,6 @@ const toRun = (r: RunRow): RunSummary => ({
 async function tableExists(db: Queryable, qualifiedName: string): Promise<boolean> {
   const { rows } = await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [qualifiedName]);
   return rows[0]?.ok ?? false;
-}
-
-async function latestReport(db: Queryable, job: string): Promise<JobReport | null> {
-  const { rows } = await db.query<{ report: JobReport }>(
-    `SELECT report FROM ops.job_run WHERE job = $1 AND report IS NOT NULL AND NOT dry_run ORDER BY started_at DESC LIMIT 1`,
-    [job],
-  );
-  return rows[0]?.report ?? null;
 }
 
 /**
@@ -117,21 +98,10 @@ export async function loadConsoleData(
   const names = options.jobs.map((j) => j.name);
 
   const latest = await attempt('job runs', [] as RunSummary[], async () =>
-    (
-      await db.query<RunRow>(
-        `SELECT DISTINCT ON (job) id, job, trigger, triggered_by, status, summary, started_at, duration_ms, dry_run
-           FROM ops.job_run WHERE job = ANY($1) ORDER BY job, started_at DESC`,
-        [names],
-      )
-    ).rows.map(toRun),
+    (await latestRunPerJob(db, names)).map(toRun),
   );
   const recentRuns = await attempt('recent runs', [] as RunSummary[], async () =>
-    (
-      await db.query<RunRow>(
-        `SELECT id, job, trigger, triggered_by, status, summary, started_at, duration_ms, dry_run
-           FROM ops.job_run ORDER BY started_at DESC, id DESC LIMIT 15`,
-      )
-    ).rows.map(toRun),
+    (await readRecentRuns(db, { limit: 15 })).map(toRun),
   );
 
   const healthReport = await attempt('health', null as JobReport | null, () => latestReport(db, 'health-check'));
@@ -195,13 +165,9 @@ async function loadSeries(db: Queryable, now: Date): Promise<MetricSeries[]> {
   const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
   const dayAgo = new Date(now.getTime() - 86_400_000);
   const fromSnapshots = await tableExists(db, 'ops.health_snapshot');
-  const { rows } = await db.query<{ at: Date; metrics: Record<string, unknown> | null }>(
-    fromSnapshots
-      ? `SELECT taken_at AS at, metrics FROM ops.health_snapshot WHERE taken_at >= $1 ORDER BY taken_at`
-      : `SELECT started_at AS at, report -> 'data' -> 'metrics' AS metrics FROM ops.job_run
-          WHERE job = 'health-check' AND started_at >= $1 AND report IS NOT NULL ORDER BY started_at`,
-    [weekAgo],
-  );
+  const rows = fromSnapshots
+    ? (await db.query<{ at: Date; metrics: Record<string, unknown> | null }>(`SELECT taken_at AS at, metrics FROM ops.health_snapshot WHERE taken_at >= $1 ORDER BY taken_at`, [weekAgo])).rows
+    : await reportMetricsSince(db, 'health-check', weekAgo);
   return CHARTED_METRICS.map((m) => {
     const week = rows
       .map((r) => ({ t: r.at, v: r.metrics?.[m.key] }))
