@@ -11,6 +11,7 @@ import { createPool } from '../src/shared/db/connection.js';
 import { loadSampleData } from '../src/shared/db/sample-data.js';
 import { registerJob, type JobContext } from '../src/shared/job.js';
 import { createLogger } from '../src/shared/log.js';
+import { actionRecorder } from '../src/shared/actions.js';
 import { serverSessions } from '../src/shared/db/session.js';
 import { jobDatabase, runJob } from '../src/shared/runner/run-job.js';
 import { benchDatabase, median, note, type BenchResult } from './support.js';
@@ -55,6 +56,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       log,
       signal: new AbortController().signal,
       now: () => new Date(),
+      act: actionRecorder([], true),
       services: {},
     };
     const params: HealthCheckParams = { mode: 'daily', windowHours: 24, schema: 'product_change' };

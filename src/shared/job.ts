@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { z } from 'zod';
+import type { Act } from './actions.js';
 import type { CoreSettings } from './config.js';
 import type { NormalizedSignal } from './events/normalize.js';
 import type { ConnectionTarget } from './db/connection.js';
@@ -92,6 +93,8 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Injected clock, so tests can move time. */
   now(): Date;
+  /** Runs one step of a job's work, or only plans it in a dry run, and records it in the report (see shared/actions.ts). */
+  readonly act: Act;
   /** Services beyond the database (Azure clients, notifier), keyed by name. */
   readonly services: JobServices;
 }

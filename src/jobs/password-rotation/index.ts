@@ -1,6 +1,6 @@
 import { azureRequires, getAzure } from '../../shared/azure/index.js';
 import { describeTarget } from '../../shared/db/connection.js';
-import { defineJob, type Action, type Finding } from '../../shared/job.js';
+import { defineJob, type Finding } from '../../shared/job.js';
 import { errorMessage } from '../../shared/redact.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
 import { readSettings } from '../../shared/settings.js';
@@ -62,7 +62,6 @@ export const passwordRotation = defineJob({
 
     const server = azure.settings.serverName ?? describeTarget(ctx.db.target);
     const findings: Finding[] = [];
-    const actions: Action[] = [];
     const steps: Record<string, number> = {};
     const outcomes: RoleOutcome[] = [];
     // One role at a time, under the job's advisory lock (taken by the runner).
@@ -72,22 +71,20 @@ export const passwordRotation = defineJob({
         const o = await processRole({ ctx, secrets: azure.secrets, settings, server, hooks }, managed, request);
         outcomes.push(o);
         findings.push(...o.findings);
-        actions.push(...o.actions);
       } catch (err) {
         const message = `${managed.role}: ${errorMessage(err)}`;
         findings.push({ check: 'rotation.error', severity: 'critical', target: managed.role, message: `rotation could not run: ${message}`, remedy: 'the next run repairs whatever this run left; check Key Vault access and the role' });
-        outcomes.push({ role: managed.role, secret: managed.secret, login: null, outcome: 'failed', detail: errorMessage(err), oldVersion: null, newVersion: null, steps: [], durationMs: Math.round(performance.now() - t), nextExpiry: null, findings: [], actions: [] });
+        outcomes.push({ role: managed.role, secret: managed.secret, login: null, outcome: 'failed', detail: errorMessage(err), oldVersion: null, newVersion: null, steps: [], durationMs: Math.round(performance.now() - t), nextExpiry: null, findings: [] });
       }
       steps[managed.role] = Math.round(performance.now() - t);
     }
     return {
       summary: outcomes.map(describe).join('; ') || 'No managed roles configured (DBOPS_ROTATION_ROLES).',
       findings,
-      actions,
       steps,
       data: {
         mode: settings.dualRole ? 'dual' : 'single',
-        roles: outcomes.map(({ findings: _f, actions: _a, ...rest }) => rest),
+        roles: outcomes.map(({ findings: _f, ...rest }) => rest),
       },
     };
   },

@@ -3,10 +3,12 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { CoreSettings } from '../config.js';
 import { createPool, describeTarget, type ConnectionTarget } from '../db/connection.js';
+import { actionRecorder } from '../actions.js';
 import { serverSessions } from '../db/session.js';
 import { finishRun, insertRunning, markAbandoned, recordSkipped } from './job-runs.js';
 import {
   statusFromFindings,
+  type Action,
   type JobContext,
   type JobDatabase,
   type JobDefinition,
@@ -154,6 +156,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
 
     const controller = new AbortController();
     const timer = options.deadlineMs ? setTimeout(() => controller.abort(new Error('deadline reached')), options.deadlineMs) : undefined;
+    const acted: Action[] = [];
     const ctx: JobContext = {
       job: job.name,
       runId,
@@ -166,6 +169,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       log: log.child({ runId }),
       signal: controller.signal,
       now,
+      act: actionRecorder(acted, dryRun),
       services,
     };
 
@@ -173,10 +177,11 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     try {
       const outcome = await job.run(ctx, params);
       const findings = outcome.findings ?? [];
-      report = finish({ ...outcome, findings, status: outcome.status ?? statusFromFindings(findings) }, runId);
+      const actions = [...acted, ...(outcome.actions ?? [])];
+      report = finish({ ...outcome, findings, actions, status: outcome.status ?? statusFromFindings(findings) }, runId);
     } catch (err) {
       log.error('job failed', { error: errorMessage(err) });
-      report = finish({ status: 'failed', summary: `${job.name} failed: ${errorMessage(err)}` }, runId);
+      report = finish({ status: 'failed', summary: `${job.name} failed: ${errorMessage(err)}`, actions: acted }, runId);
     } finally {
       if (timer) clearTimeout(timer);
     }
