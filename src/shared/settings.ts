@@ -54,13 +54,6 @@ export function readSettings<S extends SettingSpecs>(specs: S, env: Env = proces
   return out as SettingsOf<S>;
 }
 
-/** Names of settings in `specs` that are unset in `env` and have no default. */
-export function missingSettings(specs: SettingSpecs, env: Env = process.env): string[] {
-  return Object.values(specs)
-    .filter((s) => s.default === undefined && (env[s.env] ?? '').trim() === '')
-    .map((s) => s.env);
-}
-
 // Reusable schemas with messages that say how to fix the value.
 export const int = (min: number, max: number) =>
   z.coerce

@@ -39,8 +39,6 @@ const tableEntry = z.string().transform((entry, ctx) => {
   return { schema, table, key, interval: interval as Interval, retention: retain, premake: ahead };
 });
 
-export type TableEntry = z.output<typeof tableEntry>;
-
 const tableList = z
   .string()
   .optional()

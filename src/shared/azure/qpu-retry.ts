@@ -1,4 +1,5 @@
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { sleep } from '../async.js';
 import { AzureThrottledError } from './errors.js';
 
 export const QPU_RETRY_HEADER = 'x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after';
@@ -12,13 +13,6 @@ export interface QpuRetryOptions {
   /** Called before each wait (logging). */
   onWait?: (ms: number, attempt: number) => void;
 }
-
-export const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason ?? new Error('aborted'))), { once: true });
-  });
 
 /** Seconds in the QPU header (or the standard Retry-After), as milliseconds. */
 function retryAfterMs(headers: { get(name: string): string | undefined }): number | undefined {

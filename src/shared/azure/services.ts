@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
+import { memoizeUntilRejected } from '../async.js';
 import type { JobServices } from '../job.js';
 import type { ServiceProvider } from '../runner/runtime.js';
 import { errorMessage } from '../redact.js';
@@ -43,11 +44,6 @@ declare module '../job.js' {
   }
 }
 
-const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
-  let p: Promise<T> | undefined;
-  return () => (p ??= load().catch((err: unknown) => ((p = undefined), Promise.reject(err))));
-};
-
 export function createAzureServices(env: Env, options: ClientFactoryOptions = {}): AzureServices {
   const settings = readSettings(azureSettings, env);
   const credential: TokenCredential = options.credential ?? azureCredential(env);
@@ -66,12 +62,12 @@ export function createAzureServices(env: Env, options: ClientFactoryOptions = {}
     ...(settings.replicaName ? { replicaName: settings.replicaName } : {}),
   };
 
-  const postgresClient = once(async () => {
+  const postgresClient = memoizeUntilRejected(async () => {
     need('server');
     const { PostgreSQLManagementFlexibleServerClient } = await import('@azure/arm-postgresql-flexible');
     return new PostgreSQLManagementFlexibleServerClient(credential, coordinates.subscriptionId, { endpoint: arm, $host: arm, ...common });
   });
-  const costClient = once(async () => {
+  const costClient = memoizeUntilRejected(async () => {
     need('cost');
     const { CostManagementClient } = await import('@azure/arm-costmanagement');
     const client = new CostManagementClient(credential, { endpoint: arm, $host: arm, apiVersion: settings.costApiVersion, ...common });
@@ -85,7 +81,7 @@ export function createAzureServices(env: Env, options: ClientFactoryOptions = {}
     );
     return client;
   });
-  const secretClient = once(async () => {
+  const secretClient = memoizeUntilRejected(async () => {
     need('keyVault');
     const { SecretClient } = await import('@azure/keyvault-secrets');
     const vault = new URL(settings.keyVaultUrl ?? '');
@@ -94,17 +90,17 @@ export function createAzureServices(env: Env, options: ClientFactoryOptions = {}
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(vault.hostname);
     return new SecretClient(vault.toString(), credential, { ...common, ...(loopback ? { disableChallengeResourceVerification: true } : {}) });
   });
-  const metricsClient = once(async () => {
+  const metricsClient = memoizeUntilRejected(async () => {
     need('metrics');
     const { MetricsClient } = await import('@azure/monitor-query-metrics');
     return new MetricsClient(settings.monitorEndpoint, credential, common);
   });
-  const replicaMetricsClient = once(async () => {
+  const replicaMetricsClient = memoizeUntilRejected(async () => {
     need('replica');
     const { MetricsClient } = await import('@azure/monitor-query-metrics');
     return new MetricsClient(settings.replicaMonitorEndpoint, credential, common);
   });
-  const logsClient = once(async () => {
+  const logsClient = memoizeUntilRejected(async () => {
     need('logs');
     const { LogsQueryClient } = await import('@azure/monitor-query-logs');
     return new LogsQueryClient(credential, { endpoint: settings.logsEndpoint, ...common });

@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type pg from 'pg';
 import { pgModule } from './pg.js';
+import { parseServerUrl } from './server-url.js';
 import { lazyDefaultCredential } from '../azure/credential.js';
 import type { CoreSettings } from '../config.js';
 import type { Logger } from '../log.js';
@@ -72,12 +73,8 @@ export function registerUrlPassword(url: string): void {
 /** Host/database part of a target, safe to show. */
 export function describeTarget(target: ConnectionTarget): string {
   if (target.kind === 'entra') return `${target.host}:${target.port}/${target.database}`;
-  try {
-    const u = new URL(target.url);
-    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
-  } catch {
-    return '(unparsable DATABASE_URL)';
-  }
+  const u = parseServerUrl(target.url);
+  return u ? `${u.address}${u.path}` : '(unparsable DATABASE_URL)';
 }
 
 /** A fresh Entra token for every new connection, so an expiring one is never reused. */

@@ -4,6 +4,7 @@ import type { KeyCredential, TokenCredential } from '@azure/core-auth';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { AbortError } from 'p-retry';
 import type { Logger } from '../log.js';
+import { memoizeUntilRejected } from '../async.js';
 import { lazyDefaultCredential } from '../azure/credential.js';
 import { registerSecret } from '../redact.js';
 import type { RenderedAlert } from './messages.js';
@@ -93,17 +94,9 @@ function acsClientOptions(acs: AcsConnection) {
   return { retryOptions: { maxRetries: 0 }, additionalPolicies: [{ policy: agentPolicy, position: 'perCall' as const }] };
 }
 
-function lazy<T>(make: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => (value ??= make().catch((err: unknown) => {
-    value = undefined;
-    throw err;
-  }));
-}
-
 /** E-mail through Azure Communication Services: a long-running send, polled to its end. */
 export function emailChannel(acs: AcsConnection, sender: string, to: readonly string[]): Channel {
-  const client = lazy(async () => {
+  const client = memoizeUntilRejected(async () => {
     const { EmailClient } = await import('@azure/communication-email');
     return new EmailClient(acs.endpoint, await acsCredential(acs), acsClientOptions(acs));
   });
@@ -130,7 +123,7 @@ export function emailChannel(acs: AcsConnection, sender: string, to: readonly st
 
 /** SMS through Azure Communication Services; a retry goes only to the numbers not yet reached. */
 export function smsChannel(acs: AcsConnection, from: string, to: readonly string[]): Channel {
-  const client = lazy(async () => {
+  const client = memoizeUntilRejected(async () => {
     const { SmsClient } = await import('@azure/communication-sms');
     const credential = await acsCredential(acs);
     return 'getToken' in credential

@@ -1,6 +1,7 @@
 import type { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import type { ConnectionTarget } from '../db/connection.js';
+import { parseServerUrl } from '../db/server-url.js';
 import type { Finding, JobDatabase, JobReport, JobServices } from '../job.js';
 import type { Logger } from '../log.js';
 import type { RunnerDeps } from '../runner/run-job.js';
@@ -51,12 +52,8 @@ export function alertingFindings(report: Pick<JobReport, 'findings' | 'status' |
 
 export function whereOf(target: ConnectionTarget): { server: string; database: string } {
   if (target.kind === 'entra') return { server: target.host, database: target.database };
-  try {
-    const u = new URL(target.url);
-    return { server: `${u.hostname}${u.port ? `:${u.port}` : ''}`, database: decodeURIComponent(u.pathname.replace(/^\//, '')) || '(default)' };
-  } catch {
-    return { server: '(unparsable DATABASE_URL)', database: '' };
-  }
+  const u = parseServerUrl(target.url);
+  return u ? { server: u.address, database: u.database || '(default)' } : { server: '(unparsable DATABASE_URL)', database: '' };
 }
 
 /**
