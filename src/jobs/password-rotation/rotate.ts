@@ -1,7 +1,7 @@
 import type { KeyVaultSecrets } from '../../shared/azure/index.js';
 import { onlyPlanned } from '../../shared/actions.js';
 import { ident } from '../../shared/db/sql.js';
-import type { Action, Finding, JobContext } from '../../shared/job.js';
+import type { Finding, JobContext } from '../../shared/job.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
 import { errorMessage } from '../../shared/redact.js';
 import type { SettingsOf } from '../../shared/settings.js';

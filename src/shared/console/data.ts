@@ -1,6 +1,6 @@
 import { listPartitions, monthStart, type PartitionInfo } from '../db/partitions.js';
 import type { Queryable } from '../db/sql.js';
-import type { Finding, JobReport, JobStatus } from '../job.js';
+import type { Finding, JobReport } from '../job.js';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../plan.js';
 import { latestReport, latestRunPerJob, recentRuns as readRecentRuns, reportMetricsSince, type RunRow, type RunStatus } from '../runner/job-runs.js';
 import type { Point } from './chart.js';
