@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/shared/paths.js';
 import { median, note, type BenchResult } from './support.js';
 
-/** Every Azure SDK src/shared/azure loads (on demand), plus the identity library. */
+/** Every Azure SDK src/platform/azure loads (on demand), plus the identity library. */
 export const AZURE_SDKS = [
   '@azure/identity',
   '@azure/arm-postgresql-flexible',

@@ -4,7 +4,7 @@
  * `buildRuntime(providers, options)`; nothing registers itself by being imported, so a new
  * service is a provider added to this list.
  */
-import { azureServiceProvider } from './shared/azure/services.js';
+import { azureServiceProvider } from './platform/azure/services.js';
 import { buildRuntime, type RuntimeOptions, type ServiceProvider } from './shared/runner/runtime.js';
 import { partitionArchiveProvider } from './jobs/partition-maintenance/archive.js';
 import { secretInventoryProvider } from './jobs/password-rotation/inventory.js';

@@ -1,11 +1,11 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { manifests } from '../jobs/manifests.js';
-import { createPool } from '../shared/db/connection.js';
-import { loadConsoleData } from '../shared/console/data.js';
-import { escapeHtml } from '../shared/console/html.js';
-import { renderConsole } from '../shared/console/render.js';
-import { CONSOLE_HEADERS } from '../shared/console/server.js';
-import { errorMessage } from '../shared/redact.js';
+import { createPool } from '../platform/db/connection.js';
+import { loadConsoleData } from '../console/data.js';
+import { escapeHtml } from '../console/html.js';
+import { renderConsole } from '../console/render.js';
+import { CONSOLE_HEADERS } from '../console/server.js';
+import { errorMessage } from '../platform/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 
 /** GET /api/console: the status page, server-rendered. */

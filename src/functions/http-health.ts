@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { manifestNames as jobNames } from '../jobs/manifests.js';
 import { latestRunPerJob } from '../shared/runner/job-runs.js';
-import { createPool } from '../shared/db/connection.js';
-import { errorMessage } from '../shared/redact.js';
+import { createPool } from '../platform/db/connection.js';
+import { errorMessage } from '../platform/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 
 /**

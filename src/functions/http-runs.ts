@@ -1,10 +1,10 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { manifestNames as jobNames } from '../jobs/manifests.js';
-import { createPool } from '../shared/db/connection.js';
-import type { Queryable } from '../shared/db/sql.js';
+import { createPool } from '../platform/db/connection.js';
+import type { Queryable } from '../platform/db/sql.js';
 import { recentRuns, runById, type RunRow } from '../shared/runner/job-runs.js';
-import { errorMessage } from '../shared/redact.js';
+import { errorMessage } from '../platform/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 
 const listQuery = z

@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import { createLogger, type Logger } from '../shared/log.js';
+import { createLogger, type Logger } from '../platform/log.js';
 import type { RunnerDeps } from '../shared/runner/run-job.js';
 
 let cached: Promise<RunnerDeps> | undefined;

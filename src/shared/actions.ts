@@ -1,5 +1,5 @@
 import type { Action } from './job.js';
-import { errorMessage } from './redact.js';
+import { errorMessage } from '../platform/redact.js';
 
 /**
  * One way to act: `ctx.act(step, statement, run)` records the step in the run's report with its

@@ -2,11 +2,11 @@ import type pg from 'pg';
 import type { z } from 'zod';
 import type { Act } from './actions.js';
 import type { CoreSettings } from './config.js';
-import type { NormalizedSignal } from './events/normalize.js';
-import type { ConnectionTarget } from './db/connection.js';
-import type { WithServer } from './db/session.js';
-import type { Logger } from './log.js';
-import type { Env, SettingSpecs } from './settings.js';
+import type { NormalizedSignal } from '../events/normalize.js';
+import type { ConnectionTarget } from '../platform/db/connection.js';
+import type { WithServer } from '../platform/db/session.js';
+import type { Logger } from '../platform/log.js';
+import type { Env, SettingSpecs } from '../platform/settings.js';
 
 export const STATUSES = ['ok', 'warning', 'critical', 'failed', 'skipped'] as const;
 export type JobStatus = (typeof STATUSES)[number];
@@ -103,7 +103,7 @@ export interface JobContext {
  * Optional services a job may need, each typed by the module that provides it through
  * declaration merging:
  *
- *   declare module '../shared/job.js' { interface JobServices { partitionArchive?: PartitionArchive } }
+ *   declare module '../../shared/job.js' { interface JobServices { partitionArchive?: PartitionArchive } }
  *
  * The composition root (src/runtime.ts) lists the providers that fill them in. A job checks
  * for presence and reports `not configured` rather than failing.
@@ -137,7 +137,7 @@ export interface JobDefinition<P = Record<string, unknown>> extends JobManifest 
   requires?(env: Env): string[];
   /** Drops or deletes data: the demo shows its dry run, and the API requires dryRun:false explicitly. */
   destructive?: boolean;
-  /** The params to run with when an event or alert routed to this job (see shared/events/route.ts). */
+  /** The params to run with when an event or alert routed to this job (see src/events/route.ts). */
   fromSignal?(signal: NormalizedSignal): Record<string, unknown>;
   /** Runs longer than an HTTP response may wait: the API answers 202 with the run id. */
   long?: boolean;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { azureRequires, getAzure } from '../../src/shared/azure/index.js';
+import { azureRequires, getAzure } from '../../src/platform/azure/index.js';
 import { defineJob } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { buildRuntime, providers } from '../../src/runtime.js';
 import { settingsCatalog } from '../../src/catalog.js';

@@ -3,9 +3,9 @@ import pg from 'pg';
 import { tryLogin } from '../../src/jobs/password-rotation/login.js';
 import { scramVerifier } from '../../src/jobs/password-rotation/scram.js';
 import { parseCredential } from '../../src/jobs/password-rotation/vault.js';
-import { serverSessions } from '../../src/shared/db/session.js';
-import { ident, literal } from '../../src/shared/db/sql.js';
-import { memoryLogger } from '../../src/shared/log.js';
+import { serverSessions } from '../../src/platform/db/session.js';
+import { ident, literal } from '../../src/platform/db/sql.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import type { AzureEmulator } from '../support/azure-emulator/index.js';
 import type { TestDatabase } from '../support/db.js';
 

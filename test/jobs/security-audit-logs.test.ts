@@ -5,7 +5,7 @@ import { addressMatcher, auditServerLog, densest } from '../../src/jobs/security
 import { classifyEntry, hostOfConnectionFrom, isPrivilegeStatement, parseLogTime, parsePlanPrefix } from '../../src/jobs/security-audit/log-entries.js';
 import { securityServices } from '../../src/shared/security-services.js';
 import { securityAuditSettings } from '../../src/jobs/security-audit/settings.js';
-import { SettingsError, readSettings } from '../../src/shared/settings.js';
+import { SettingsError, readSettings } from '../../src/platform/settings.js';
 import type { ServerLogEntry } from '../../src/shared/security-services.js';
 
 async function* chunks(text: string, size: number) {

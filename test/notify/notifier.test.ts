@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, registerJob, type Finding } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
-import { channelsFromSettings, createNotifier, type NotifierConfig } from '../../src/shared/notify/notifier.js';
-import { notifySettings } from '../../src/shared/notify/settings.js';
+import { memoryLogger } from '../../src/platform/log.js';
+import { channelsFromSettings, createNotifier, type NotifierConfig } from '../../src/notify/notifier.js';
+import { notifySettings } from '../../src/notify/settings.js';
 import { jobDatabase, runJob } from '../../src/shared/runner/run-job.js';
 import { buildRuntime, providers } from '../../src/runtime.js';
-import { createReachabilityNotifier } from '../../src/shared/notify/notifier.js';
-import { readSettings, SettingsError, type Env } from '../../src/shared/settings.js';
+import { createReachabilityNotifier } from '../../src/notify/notifier.js';
+import { readSettings, SettingsError, type Env } from '../../src/platform/settings.js';
 import { startAcsEmulator, type AcsEmulator } from '../support/acs-emulator.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 import { startTeamsReceiver, type TeamsReceiver } from '../support/teams-receiver.js';

@@ -1,12 +1,12 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { azureRequires, getAzure } from '../../shared/azure/index.js';
+import { azureRequires, getAzure } from '../../platform/azure/index.js';
 import { defineJob, type JobContext, type JobOutcome } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
 import { paramBool } from '../../shared/runner/run-job.js';
 import { lastFinishedWith, latestDataField } from '../../shared/runner/job-runs.js';
 import { resolveSchedule } from '../../shared/schedule.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { checkBackups } from './daily.js';
 import { reconcile } from './reconcile.js';
 import { backupVerificationSettings } from './settings.js';

@@ -1,7 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
-import { AzureOperationError, type AzureServices, type Server } from '../../shared/azure/index.js';
+import { AzureOperationError, type AzureServices, type Server } from '../../platform/azure/index.js';
 import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { activeAttempt, insertAttempt, latestAttempt, nextAttemptId, touchAttempt, updateAttempt, type Attempt, type AttemptChange } from './attempts.js';
 import type { BackupVerificationSettings } from './settings.js';
 import { expiresAt, isTemporaryRestoreServer, restoredServerTarget, restoreTags, temporaryServerName } from './temp-server.js';

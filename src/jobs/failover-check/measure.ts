@@ -1,11 +1,11 @@
-import type { AzureServices } from '../../shared/azure/index.js';
-import type { ConnectionTarget } from '../../shared/db/connection.js';
+import type { AzureServices } from '../../platform/azure/index.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
 import type { Finding, JobContext } from '../../shared/job.js';
-import { getNotify } from '../../shared/notify/notifier.js';
-import { qualified } from '../../shared/db/sql.js';
+import { getNotify } from '../../notify/notifier.js';
+import { qualified } from '../../platform/db/sql.js';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
-import type { SettingsOf } from '../../shared/settings.js';
+import { errorMessage } from '../../platform/redact.js';
+import type { SettingsOf } from '../../platform/settings.js';
 import { probeWritable } from './probe.js';
 import { readReplica, replicaFindings } from './replica.js';
 import { describeSnapshot, haHealthy, readSnapshot, type ServerSnapshot } from './server-state.js';

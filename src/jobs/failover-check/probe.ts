@@ -1,8 +1,8 @@
 import pRetry from 'p-retry';
-import type { ConnectionTarget } from '../../shared/db/connection.js';
-import type { WithServer } from '../../shared/db/session.js';
-import type { Logger } from '../../shared/log.js';
-import { errorMessage } from '../../shared/redact.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
+import type { WithServer } from '../../platform/db/session.js';
+import type { Logger } from '../../platform/log.js';
+import { errorMessage } from '../../platform/redact.js';
 
 export interface ProbeOptions {
   target: ConnectionTarget;

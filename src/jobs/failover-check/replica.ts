@@ -1,7 +1,7 @@
-import type { AzureServices } from '../../shared/azure/index.js';
-import { measureReplicaLag } from '../../shared/db/replica-lag.js';
-import type { WithServer } from '../../shared/db/session.js';
-import { errorMessage } from '../../shared/redact.js';
+import type { AzureServices } from '../../platform/azure/index.js';
+import { measureReplicaLag } from '../../platform/db/replica-lag.js';
+import type { WithServer } from '../../platform/db/session.js';
+import { errorMessage } from '../../platform/redact.js';
 import type { Finding } from '../../shared/job.js';
 import { readSnapshot, type ServerSnapshot } from './server-state.js';
 

@@ -1,7 +1,7 @@
-import type { AzureServices, LongOperation } from '../../shared/azure/index.js';
-import { AzureOperationError } from '../../shared/azure/index.js';
+import type { AzureServices, LongOperation } from '../../platform/azure/index.js';
+import { AzureOperationError } from '../../platform/azure/index.js';
 import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { measureEvent, seconds, type FailoverSettings } from './measure.js';
 import { readReplica } from './replica.js';
 import { describeSnapshot, readSnapshot, type ServerSnapshot } from './server-state.js';

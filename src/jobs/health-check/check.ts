@@ -1,8 +1,8 @@
 import type { CoreSettings } from '../../shared/config.js';
-import type { Queryable } from '../../shared/db/sql.js';
-import type { WithServer } from '../../shared/db/session.js';
+import type { Queryable } from '../../platform/db/sql.js';
+import type { WithServer } from '../../platform/db/session.js';
 import type { Finding, JobServices, Severity } from '../../shared/job.js';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../platform/log.js';
 import type { HealthCheckSettings } from './settings.js';
 import type { Counters, SnapshotHistory } from './snapshot.js';
 

@@ -1,4 +1,4 @@
-import { getAzure, SERVER_METRICS } from '../../shared/azure/index.js';
+import { getAzure, SERVER_METRICS } from '../../platform/azure/index.js';
 import type { Finding, JobServices } from '../../shared/job.js';
 import { azurePlatformMetrics } from './azure-platform.js';
 import { round, whenAbove, type CheckResult, type HealthCheck } from './check.js';

@@ -1,6 +1,6 @@
 import type { CoreSettings } from '../../shared/config.js';
-import { describeTarget, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
-import { measureReplicaLag } from '../../shared/db/replica-lag.js';
+import { describeTarget, registerUrlPassword, type ConnectionTarget } from '../../platform/db/connection.js';
+import { measureReplicaLag } from '../../platform/db/replica-lag.js';
 import type { Finding } from '../../shared/job.js';
 import { formatBytes, formatDuration, round, toNumber, whenAbove, type CheckResult, type HealthCheck } from './check.js';
 import type { HealthCheckSettings } from './settings.js';

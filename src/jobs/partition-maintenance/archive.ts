@@ -3,11 +3,11 @@ import type { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { TokenCredential } from '@azure/core-auth';
 import type { ContainerClient } from '@azure/storage-blob';
-import { qualified } from '../../shared/db/sql.js';
+import { qualified } from '../../platform/db/sql.js';
 import type { JobContext } from '../../shared/job.js';
-import { errorMessage, registerSecret } from '../../shared/redact.js';
+import { errorMessage, registerSecret } from '../../platform/redact.js';
 import type { ServiceProvider } from '../../shared/runner/runtime.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { partitionSettings, type PartitionSettings } from './settings.js';
 
 /** Where retired partitions are archived before they are dropped. */

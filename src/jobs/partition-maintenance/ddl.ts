@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import pRetry from 'p-retry';
-import { isLockTimeout, type Queryable } from '../../shared/db/sql.js';
+import { isLockTimeout, type Queryable } from '../../platform/db/sql.js';
 import { sleep } from '../../shared/async.js';
 import type { JobContext } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 
 /** A session that holds, or waits on, a lock a DDL statement needs. */
 export interface Blocker {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineJob, type Action, type Finding } from '../../shared/job.js';
 import { paramBool } from '../../shared/runner/run-job.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { partitionSettings, tablePolicies } from './settings.js';
 import { formatBytes, TableMaintenance, type TableReport } from './table.js';
 import { manifest } from './manifest.js';

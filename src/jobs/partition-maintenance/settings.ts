@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../../shared/plan.js';
-import { bool, int, optionalString, optionalUrl, setting, type SettingsOf } from '../../shared/settings.js';
+import { bool, int, optionalString, optionalUrl, setting, type SettingsOf } from '../../platform/settings.js';
 
 export const INTERVALS = ['month', 'day'] as const;
 export type Interval = (typeof INTERVALS)[number];

@@ -1,9 +1,9 @@
-import { azureRequires, getAzure } from '../../shared/azure/index.js';
-import { describeTarget } from '../../shared/db/connection.js';
+import { azureRequires, getAzure } from '../../platform/azure/index.js';
+import { describeTarget } from '../../platform/db/connection.js';
 import { defineJob, type Finding } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { processRole, type RoleOutcome, type RotationRequest } from './rotate.js';
 import { rotationParams, rotationSettings } from './settings.js';
 import { manifest } from './manifest.js';

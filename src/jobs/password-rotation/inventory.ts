@@ -1,7 +1,7 @@
-import { createAzureServices, type KeyVaultSecrets } from '../../shared/azure/index.js';
+import { createAzureServices, type KeyVaultSecrets } from '../../platform/azure/index.js';
 import type { ServiceProvider } from '../../shared/runner/runtime.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { type ManagedSecret, type ManagedSecretInventory } from '../../shared/security-services.js';
 import { dualLogins } from './rotate.js';
 import { rotationSettings } from './settings.js';

@@ -1,6 +1,6 @@
-import type { ConnectionTarget } from '../../shared/db/connection.js';
-import type { WithServer } from '../../shared/db/session.js';
-import { errorMessage } from '../../shared/redact.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
+import type { WithServer } from '../../platform/db/session.js';
+import { errorMessage } from '../../platform/redact.js';
 import type { Credential } from './vault.js';
 
 /**

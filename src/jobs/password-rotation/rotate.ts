@@ -1,10 +1,10 @@
-import type { KeyVaultSecrets } from '../../shared/azure/index.js';
+import type { KeyVaultSecrets } from '../../platform/azure/index.js';
 import { onlyPlanned } from '../../shared/actions.js';
-import { ident } from '../../shared/db/sql.js';
+import { ident } from '../../platform/db/sql.js';
 import type { Finding, JobContext } from '../../shared/job.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
-import { errorMessage } from '../../shared/redact.js';
-import type { SettingsOf } from '../../shared/settings.js';
+import { errorMessage } from '../../platform/redact.js';
+import type { SettingsOf } from '../../platform/settings.js';
 import { tryLogin } from './login.js';
 import { newPassword, passwordFingerprint } from './policy.js';
 import { advanceRecord, openRecord, openRecordFor, recentFingerprints } from './record.js';

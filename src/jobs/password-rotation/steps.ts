@@ -1,5 +1,5 @@
-import type { KeyVaultSecrets } from '../../shared/azure/index.js';
-import { ident, literal } from '../../shared/db/sql.js';
+import type { KeyVaultSecrets } from '../../platform/azure/index.js';
+import { ident, literal } from '../../platform/db/sql.js';
 import type { JobContext } from '../../shared/job.js';
 import { tryLogin } from './login.js';
 import { scramVerifier, isScramVerifier } from './scram.js';

@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ConnectionTarget } from '../../shared/db/connection.js';
-import { parseServerUrl } from '../../shared/db/server-url.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
+import { parseServerUrl } from '../../platform/db/server-url.js';
 
 /** PostgreSQL's SSLRequest: length 8, then the code 1234.5679. */
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);

@@ -1,6 +1,6 @@
 import type { Finding, JobContext } from '../../shared/job.js';
 import { PLAN_SERVER_SETTINGS } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { isPlatformRole } from './baseline.js';
 import { hostAndPort, readServerCertificate, type ServerCertificate } from './certificate.js';
 import type { ManagedSecretInventory } from '../../shared/security-services.js';

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { defineJob, type Action, type Finding, type JobContext } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { paramInt } from '../../shared/runner/run-job.js';
-import { readSettings, type SettingsOf } from '../../shared/settings.js';
-import { getAzure } from '../../shared/azure/index.js';
+import { readSettings, type SettingsOf } from '../../platform/settings.js';
+import { getAzure } from '../../platform/azure/index.js';
 import { csvLogSource } from './csvlog-source.js';
 import { azureLogSource } from './log-analytics.js';
 import { checkManagedSecrets, checkServerTls, listLoginRoles } from './hygiene.js';

@@ -1,4 +1,4 @@
-import type { LogAnalytics } from '../../shared/azure/index.js';
+import type { LogAnalytics } from '../../platform/azure/index.js';
 import { parseLogTime, parsePlanPrefix } from './log-entries.js';
 import type { LogWindow, ServerLogEntry, ServerLogSource } from '../../shared/security-services.js';
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import type { Queryable } from '../db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
 import type { JobReport, JobStatus, Trigger } from '../job.js';
-import { redactValue } from '../redact.js';
+import { redactValue } from '../../platform/redact.js';
 
 /**
  * Every statement on ops.job_run, the record of each run: the runner writes it, the API, the

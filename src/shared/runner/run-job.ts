@@ -2,9 +2,9 @@ import type { TokenCredential } from '@azure/core-auth';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { CoreSettings } from '../config.js';
-import { createPool, describeTarget, type ConnectionTarget } from '../db/connection.js';
+import { createPool, describeTarget, type ConnectionTarget } from '../../platform/db/connection.js';
 import { actionRecorder } from '../actions.js';
-import { serverSessions } from '../db/session.js';
+import { serverSessions } from '../../platform/db/session.js';
 import { finishRun, insertRunning, markAbandoned, recordSkipped } from './job-runs.js';
 import {
   statusFromFindings,
@@ -17,9 +17,9 @@ import {
   type JobServices,
   type Trigger,
 } from '../job.js';
-import type { Logger } from '../log.js';
-import { errorMessage, redactValue } from '../redact.js';
-import type { Env } from '../settings.js';
+import type { Logger } from '../../platform/log.js';
+import { errorMessage, redactValue } from '../../platform/redact.js';
+import type { Env } from '../../platform/settings.js';
 
 /** dbops's advisory-lock class id: the two-key form keeps clear of other users' int8 keys. */
 export const ADVISORY_LOCK_CLASS = 0x6462; // "db"

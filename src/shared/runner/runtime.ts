@@ -1,11 +1,11 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { azureCredential } from '../azure/credential.js';
+import { azureCredential } from '../../platform/azure/credential.js';
 import { readCoreSettings } from '../config.js';
-import { resolveTarget } from '../db/connection.js';
+import { resolveTarget } from '../../platform/db/connection.js';
 import type { JobServices } from '../job.js';
-import { createLogger, type Logger } from '../log.js';
-import { createNotifier, createReachabilityNotifier, createNotifyService, notifierConfigFromEnv } from '../notify/notifier.js';
-import type { Env } from '../settings.js';
+import { createLogger, type Logger } from '../../platform/log.js';
+import { createNotifier, createReachabilityNotifier, createNotifyService, notifierConfigFromEnv } from '../../notify/notifier.js';
+import type { Env } from '../../platform/settings.js';
 import type { RunnerDeps } from './run-job.js';
 
 export interface RuntimeOptions {

@@ -1,5 +1,5 @@
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { sleep } from '../async.js';
+import { sleep } from '../../shared/async.js';
 import { AzureThrottledError } from './errors.js';
 
 export const QPU_RETRY_HEADER = 'x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after';

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { pgModule } from './pg.js';
 import { parseServerUrl } from './server-url.js';
 import { lazyDefaultCredential } from '../azure/credential.js';
-import type { CoreSettings } from '../config.js';
+import type { CoreSettings } from '../../shared/config.js';
 import type { Logger } from '../log.js';
 import { errorMessage, registerSecret } from '../redact.js';
 

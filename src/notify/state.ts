@@ -1,5 +1,5 @@
-import type { Finding, JobDatabase } from '../job.js';
-import { redactValue } from '../redact.js';
+import type { Finding, JobDatabase } from '../shared/job.js';
+import { redactValue } from '../platform/redact.js';
 import type { AlertKind } from './messages.js';
 import type { AlertSeverity } from './routing.js';
 

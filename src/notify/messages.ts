@@ -1,5 +1,5 @@
-import type { Finding } from '../job.js';
-import { redact } from '../redact.js';
+import type { Finding } from '../shared/job.js';
+import { redact } from '../platform/redact.js';
 import type { AlertSeverity } from './routing.js';
 
 export type Language = 'ko' | 'en';

@@ -1,4 +1,4 @@
-import { worstStatus, type Finding, type JobReport, type JobStatus } from '../job.js';
+import { worstStatus, type Finding, type JobReport, type JobStatus } from '../shared/job.js';
 import { lineChart } from './chart.js';
 import type { ConsoleData, Rate, RunSummary } from './data.js';
 import { html, raw, type SafeHtml } from './html.js';

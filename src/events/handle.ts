@@ -1,7 +1,7 @@
-import { createPool } from '../db/connection.js';
-import type { JobStatus, RegisteredJob, Trigger } from '../job.js';
-import { errorMessage } from '../redact.js';
-import { runJob, type RunnerDeps } from '../runner/run-job.js';
+import { createPool } from '../platform/db/connection.js';
+import type { JobStatus, RegisteredJob, Trigger } from '../shared/job.js';
+import { errorMessage } from '../platform/redact.js';
+import { runJob, type RunnerDeps } from '../shared/runner/run-job.js';
 import { routingConfigFromEnv } from './config.js';
 import { markSignal, recordSignal } from './inbox.js';
 import { normalizeSignals, type NormalizedSignal } from './normalize.js';

@@ -1,4 +1,4 @@
-import { PLAN_SCHEMA, PLAN_TABLES } from '../plan.js';
+import { PLAN_SCHEMA, PLAN_TABLES } from '../../shared/plan.js';
 import { monthStart, monthlyPartitionName } from './partitions.js';
 import { qualified, type Queryable } from './sql.js';
 

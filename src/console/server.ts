@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPool, type ConnectionTarget } from '../db/connection.js';
-import type { Logger } from '../log.js';
-import { errorMessage } from '../redact.js';
+import { createPool, type ConnectionTarget } from '../platform/db/connection.js';
+import type { Logger } from '../platform/log.js';
+import { errorMessage } from '../platform/redact.js';
 import { loadConsoleData } from './data.js';
 import { escapeHtml } from './html.js';
 import { renderConsole } from './render.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { int, list, optionalString, setting } from '../settings.js';
+import { int, list, optionalString, setting } from '../platform/settings.js';
 import { routesSchema } from './routing.js';
 
 const optionalHttpsUrl = () =>

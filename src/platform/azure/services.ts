@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/core-auth';
-import { memoizeUntilRejected } from '../async.js';
-import type { JobServices } from '../job.js';
-import type { ServiceProvider } from '../runner/runtime.js';
+import { memoizeUntilRejected } from '../../shared/async.js';
+import type { JobServices } from '../../shared/job.js';
+import type { ServiceProvider } from '../../shared/runner/runtime.js';
 import { errorMessage } from '../redact.js';
 import { readSettings, SettingsError, type Env, type SettingsOf } from '../settings.js';
 import { createCostManagement, type CostManagement } from './cost.js';
@@ -37,7 +37,7 @@ export interface AzureServices {
   readonly health: ResourceHealth;
 }
 
-declare module '../job.js' {
+declare module '../../shared/job.js' {
   interface JobServices {
     /** Every Azure operation; `{ unavailable }` when an Azure setting is malformed. Read it with getAzure. */
     azure?: AzureServices | { unavailable: string };

@@ -7,7 +7,7 @@ import type {
 } from '@azure/arm-postgresql-flexible';
 import { AzureOperationError, azureError, callAzure } from './errors.js';
 import type { ClientFactoryOptions } from './options.js';
-import { sleep } from '../async.js';
+import { sleep } from '../../shared/async.js';
 
 export type { Server, ServerBackup };
 

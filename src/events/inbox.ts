@@ -1,5 +1,5 @@
-import type { Queryable } from '../db/sql.js';
-import { redactValue } from '../redact.js';
+import type { Queryable } from '../platform/db/sql.js';
+import { redactValue } from '../platform/redact.js';
 import type { NormalizedSignal } from './normalize.js';
 
 export type InboxStatus = 'received' | 'processed' | 'ignored' | 'failed';

@@ -1,8 +1,8 @@
-import { listPartitions, monthStart, type PartitionInfo } from '../db/partitions.js';
-import type { Queryable } from '../db/sql.js';
-import type { Finding, JobReport } from '../job.js';
-import { PLAN_SCHEMA, PLAN_TABLES } from '../plan.js';
-import { latestReport, latestRunPerJob, recentRuns as readRecentRuns, reportMetricsSince, type RunRow, type RunStatus } from '../runner/job-runs.js';
+import { listPartitions, monthStart, type PartitionInfo } from '../platform/db/partitions.js';
+import type { Queryable } from '../platform/db/sql.js';
+import type { Finding, JobReport } from '../shared/job.js';
+import { PLAN_SCHEMA, PLAN_TABLES } from '../shared/plan.js';
+import { latestReport, latestRunPerJob, recentRuns as readRecentRuns, reportMetricsSince, type RunRow, type RunStatus } from '../shared/runner/job-runs.js';
 import type { Point } from './chart.js';
 
 export interface RunSummary {

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type pg from 'pg';
-import type { CoreSettings } from '../config.js';
+import type { CoreSettings } from '../../shared/config.js';
 import type { Logger } from '../log.js';
 import { registerSecret } from '../redact.js';
 import { createPool, registerUrlPassword, type ConnectionTarget } from './connection.js';

@@ -1,5 +1,5 @@
-import { managedSecretNames } from '../rotation/managed-roles.js';
-import type { Env } from '../settings.js';
+import { managedSecretNames } from '../shared/rotation/managed-roles.js';
+import type { Env } from '../platform/settings.js';
 import { serverResourceId } from './normalize.js';
 import type { RoutingConfig } from './route.js';
 

@@ -1,12 +1,12 @@
 import type { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
-import type { ConnectionTarget } from '../db/connection.js';
-import { parseServerUrl } from '../db/server-url.js';
-import type { Finding, JobDatabase, JobReport, JobServices } from '../job.js';
-import type { Logger } from '../log.js';
-import type { RunnerDeps } from '../runner/run-job.js';
-import { errorMessage } from '../redact.js';
-import { readSettings, type Env, type SettingsOf } from '../settings.js';
+import type { ConnectionTarget } from '../platform/db/connection.js';
+import { parseServerUrl } from '../platform/db/server-url.js';
+import type { Finding, JobDatabase, JobReport, JobServices } from '../shared/job.js';
+import type { Logger } from '../platform/log.js';
+import type { RunnerDeps } from '../shared/runner/run-job.js';
+import { errorMessage } from '../platform/redact.js';
+import { readSettings, type Env, type SettingsOf } from '../platform/settings.js';
 import { emailChannel, logChannel, smsChannel, teamsChannel, type AcsConnection, type Channel } from './channels.js';
 import { deliver, type DeliveryPolicy, type DeliveryResult } from './deliver.js';
 import { renderAlert, type AlertEvent, type Language } from './messages.js';
@@ -219,7 +219,7 @@ export function notifierConfigFromEnv(env: Env, log: Logger, options: NotifierOp
 /** ctx.services key of the NotifyService (present when a channel is configured). */
 export const NOTIFY_SERVICE = 'notify';
 
-declare module '../job.js' {
+declare module '../shared/job.js' {
   interface JobServices {
     /** Alerts a running job sends before it finishes (present when a channel is configured). */
     notify?: NotifyService;

@@ -1,6 +1,6 @@
 import { runner } from 'node-pg-migrate';
 import type { Logger } from '../log.js';
-import { migrationsDir } from '../paths.js';
+import { migrationsDir } from '../../shared/paths.js';
 import { poolConfig, type ConnectionTarget } from './connection.js';
 
 export interface MigrateResult {

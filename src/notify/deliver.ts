@@ -1,6 +1,6 @@
 import pRetry from 'p-retry';
-import type { Logger } from '../log.js';
-import { errorMessage } from '../redact.js';
+import type { Logger } from '../platform/log.js';
+import { errorMessage } from '../platform/redact.js';
 import { SendError, type Channel } from './channels.js';
 import type { RenderedAlert } from './messages.js';
 
