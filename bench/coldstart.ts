@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../src/shared/paths.js';
 import { median, note, type BenchResult } from './support.js';
 
-/** Every Azure SDK src/shared/azure loads (on demand), plus the identity library. */
+/** Every Azure SDK src/platform/azure loads (on demand), plus the identity library. */
 export const AZURE_SDKS = [
   '@azure/identity',
   '@azure/arm-postgresql-flexible',
@@ -33,8 +33,8 @@ function childScript(eager: boolean): string {
     `const ms = performance.now();`,
     // What the first invocation adds: the job registry and the runtime with its providers.
     `await import(${url('jobs/index.js')});`,
-    `const { createRuntime } = await import(${url('shared/runner/runtime.js')});`,
-    `const deps = createRuntime({ env: { ...process.env, DATABASE_URL: 'postgres://u@127.0.0.1:1/x' } });`,
+    `const { buildRuntime, providers } = await import(${url('runtime.js')});`,
+    `const deps = buildRuntime(providers, { env: { ...process.env, DATABASE_URL: 'postgres://u@127.0.0.1:1/x' } });`,
     `if (!deps.services.azure) throw new Error('azure service missing');`,
     `process.stdout.write(JSON.stringify({ ms, first: performance.now() - ms, registered: typeof registerFunctions === 'function' }));`,
   ].join('\n');

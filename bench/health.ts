@@ -7,10 +7,12 @@
 import { healthCheck, runChecks, type HealthCheckParams } from '../src/jobs/health-check/index.js';
 import { kosQuery, productChangeQuery, windowsFor } from '../src/jobs/health-check/business.js';
 import { readCoreSettings } from '../src/shared/config.js';
-import { createPool } from '../src/shared/db/connection.js';
-import { loadSampleData } from '../src/shared/db/sample-data.js';
+import { createPool } from '../src/platform/db/connection.js';
+import { loadSampleData } from '../src/platform/db/sample-data.js';
 import { registerJob, type JobContext } from '../src/shared/job.js';
-import { createLogger } from '../src/shared/log.js';
+import { createLogger } from '../src/platform/log.js';
+import { actionRecorder } from '../src/shared/actions.js';
+import { serverSessions } from '../src/platform/db/session.js';
 import { jobDatabase, runJob } from '../src/shared/runner/run-job.js';
 import { benchDatabase, median, note, type BenchResult } from './support.js';
 
@@ -48,11 +50,13 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       trigger: 'cli',
       dryRun: true,
       db: jobDatabase(pool, target),
+      withServer: serverSessions({ job: 'health-check', settings, log }),
       settings,
       env,
       log,
       signal: new AbortController().signal,
       now: () => new Date(),
+      act: actionRecorder([], true),
       services: {},
     };
     const params: HealthCheckParams = { mode: 'daily', windowHours: 24, schema: 'product_change' };

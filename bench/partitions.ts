@@ -9,11 +9,11 @@
 import pg from 'pg';
 import { partitionMaintenance } from '../src/jobs/partition-maintenance/index.js';
 import { readCoreSettings } from '../src/shared/config.js';
-import { ident } from '../src/shared/db/sql.js';
-import { monthStart } from '../src/shared/db/partitions.js';
-import { loadSampleData } from '../src/shared/db/sample-data.js';
+import { ident } from '../src/platform/db/sql.js';
+import { monthStart } from '../src/platform/db/partitions.js';
+import { loadSampleData } from '../src/platform/db/sample-data.js';
 import { registerJob } from '../src/shared/job.js';
-import { createLogger } from '../src/shared/log.js';
+import { createLogger } from '../src/platform/log.js';
 import { runJob } from '../src/shared/runner/run-job.js';
 import { benchDatabase, note, percentile, type BenchResult } from './support.js';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../src/shared/db/embedded.js';
-import { migrate } from '../src/shared/db/migrate.js';
-import { createLogger } from '../src/shared/log.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/platform/db/embedded.js';
+import { migrate } from '../src/platform/db/migrate.js';
+import { createLogger } from '../src/platform/log.js';
 
 export interface BenchResult {
   name: string;

@@ -1,9 +1,9 @@
 import { jobs } from './jobs/index.js';
-import { azureSettings } from './shared/azure/settings.js';
+import { azureSettings } from './platform/azure/settings.js';
 import { coreSettings } from './shared/config.js';
 import { z } from 'zod';
-import type { SettingSpec } from './shared/settings.js';
-import { notifySettings } from './shared/notify/settings.js';
+import type { SettingSpec } from './platform/settings.js';
+import { notifySettings } from './notify/settings.js';
 
 export interface CatalogEntry {
   group: string;

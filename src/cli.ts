@@ -2,22 +2,22 @@ import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { settingsCatalog } from './catalog.js';
 import { runDemo } from './demo.js';
-import { startConsoleServer } from './shared/console/server.js';
+import { startConsoleServer } from './console/server.js';
 import { findJob, jobNames, jobs } from './jobs/index.js';
 import { readCoreSettings } from './shared/config.js';
-import { checkConnection, ConfigurationError, describeTarget, resolveTarget } from './shared/db/connection.js';
-import { migrate } from './shared/db/migrate.js';
+import { checkConnection, ConfigurationError, describeTarget, resolveTarget } from './platform/db/connection.js';
+import { migrate } from './platform/db/migrate.js';
 import { exitCodeFor, type JobReport } from './shared/job.js';
-import { createLogger } from './shared/log.js';
-import { errorMessage } from './shared/redact.js';
+import { createLogger } from './platform/log.js';
+import { errorMessage } from './platform/redact.js';
 import { formatReport } from './shared/report-format.js';
 import { ParamsError, runJob } from './shared/runner/run-job.js';
-import { createRuntime } from './shared/runner/runtime.js';
+import { buildRuntime, providers } from './runtime.js';
 import { resolveSchedule } from './shared/schedule.js';
-import { SettingsError } from './shared/settings.js';
-import { routingConfigFromEnv } from './shared/events/config.js';
-import { normalizeSignals } from './shared/events/normalize.js';
-import { routeSignal } from './shared/events/route.js';
+import { SettingsError } from './platform/settings.js';
+import { routingConfigFromEnv } from './events/config.js';
+import { normalizeSignals } from './events/normalize.js';
+import { routeSignal } from './events/route.js';
 
 const EXIT_UNKNOWN = 3;
 
@@ -91,7 +91,7 @@ export function buildCli(): Command {
       if (!job) throw new UsageError(`Unknown job "${name}". Jobs: ${jobNames().join(', ')}.`);
       let report: JobReport;
       try {
-        const deps = createRuntime({ ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+        const deps = buildRuntime(providers, { ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
         report = await runJob(job, opts.param, deps, { trigger: 'cli', triggeredBy: process.env.USER ?? 'cli', dryRun: opts.dryRun ?? false });
       } catch (err) {
         if (err instanceof ParamsError || err instanceof ConfigurationError || err instanceof SettingsError) {

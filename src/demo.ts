@@ -1,14 +1,14 @@
 import cliProgress from 'cli-progress';
 import pg from 'pg';
 import { jobs } from './jobs/index.js';
-import { startEmbeddedPostgres } from './shared/db/embedded.js';
-import { migrate } from './shared/db/migrate.js';
-import { loadSampleData } from './shared/db/sample-data.js';
+import { startEmbeddedPostgres } from './platform/db/embedded.js';
+import { migrate } from './platform/db/migrate.js';
+import { loadSampleData } from './platform/db/sample-data.js';
 import { exitCodeFor, worstStatus, type JobReport } from './shared/job.js';
-import { createLogger } from './shared/log.js';
+import { createLogger } from './platform/log.js';
 import { formatReport } from './shared/report-format.js';
 import { runJob } from './shared/runner/run-job.js';
-import { createRuntime } from './shared/runner/runtime.js';
+import { buildRuntime, providers } from './runtime.js';
 
 export interface DemoOptions {
   keep: boolean;
@@ -43,7 +43,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await admin.end();
     const url = server.url('product_change_db');
     const env = { ...process.env, DATABASE_URL: url, DBOPS_PG_AUTH: 'url', DBOPS_ENVIRONMENT: 'demo' };
-    const deps = createRuntime({ env, log });
+    const deps = buildRuntime(providers, { env, log });
     const { applied } = await migrate(deps.target, log);
     say(`migrated: ${applied.length} migrations applied`);
 
@@ -93,7 +93,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const overall = worstStatus(reports.map((r) => r.status));
     say(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${reports.length} jobs run, overall ${overall}.`);
     if (options.keep) {
-      const { startConsoleServer } = await import('./shared/console/server.js');
+      const { startConsoleServer } = await import('./console/server.js');
       const consoleServer = await startConsoleServer({ target: deps.target, jobs: jobs.map((j) => ({ name: j.name, title: j.title })), environment: 'demo', log });
       say(`The server keeps running while this command does: DATABASE_URL=${url}`);
       say(`Status page: ${consoleServer.url}`);

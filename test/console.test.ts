@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConsoleData } from '../src/shared/console/data.js';
-import { renderConsole } from '../src/shared/console/render.js';
-import { startConsoleServer } from '../src/shared/console/server.js';
-import { memoryLogger } from '../src/shared/log.js';
+import { loadConsoleData } from '../src/console/data.js';
+import { renderConsole } from '../src/console/render.js';
+import { startConsoleServer } from '../src/console/server.js';
+import { memoryLogger } from '../src/platform/log.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 
 const jobs = [

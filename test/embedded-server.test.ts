@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { folderThePostgresUserCannotEnter } from '../src/shared/db/embedded.js';
+import { folderThePostgresUserCannotEnter } from '../src/platform/db/embedded.js';
 
 describe('the embedded server as root', () => {
   const made: string[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { alertHandler } from '../src/functions/events.js';
-import { handleSignals } from '../src/shared/events/handle.js';
+import { handleSignals } from '../src/events/handle.js';
 import { defineJob, registerJob } from '../src/shared/job.js';
 import { azureExamplesDir } from './support/azure-examples.js';
 import { createTestDatabase, testDeps, type TestDatabase } from './support/db.js';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markSignal, recordSignal } from '../src/shared/events/inbox.js';
-import { epochToIso, normalizeSignals, serverResourceId } from '../src/shared/events/normalize.js';
-import { routeSignal } from '../src/shared/events/route.js';
+import { markSignal, recordSignal } from '../src/events/inbox.js';
+import { epochToIso, normalizeSignals, serverResourceId } from '../src/events/normalize.js';
+import { routeSignal } from '../src/events/route.js';
 import { azureExamplesDir } from './support/azure-examples.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 

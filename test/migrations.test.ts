@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/shared/db/migrate.js';
+import { migrate } from '../src/platform/db/migrate.js';
 import { migrationsDir } from '../src/shared/paths.js';
-import { memoryLogger } from '../src/shared/log.js';
+import { memoryLogger } from '../src/platform/log.js';
 import { createTestDatabase, withClusterLock, type TestDatabase } from './support/db.js';
 
 describe('migrations', () => {

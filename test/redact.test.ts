@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact, registerSecret } from '../src/shared/redact.js';
+import { redact, registerSecret } from '../src/platform/redact.js';
 
 describe('redact', () => {
   it.each([

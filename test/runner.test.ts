@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, registerJob } from '../src/shared/job.js';
-import { memoryLogger } from '../src/shared/log.js';
-import { registerSecret } from '../src/shared/redact.js';
+import { memoryLogger } from '../src/platform/log.js';
+import { registerSecret } from '../src/platform/redact.js';
 import { runJob } from '../src/shared/runner/run-job.js';
 import { gate } from './support/gate.js';
 import { createTestDatabase, testDeps, type TestDatabase } from './support/db.js';

@@ -1,8 +1,8 @@
 import type { EventGridEvent, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { loadJob } from './jobs.js';
-import { handleSignals } from '../shared/events/handle.js';
-import { SignalParseError } from '../shared/events/normalize.js';
-import { errorMessage } from '../shared/redact.js';
+import { handleSignals } from '../events/handle.js';
+import { SignalParseError } from '../events/normalize.js';
+import { errorMessage } from '../platform/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 
 const MAX_ALERT_BYTES = 256 * 1024;

@@ -1,7 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { manifestNames as jobNames } from '../jobs/manifests.js';
-import { createPool } from '../shared/db/connection.js';
-import { errorMessage } from '../shared/redact.js';
+import { latestRunPerJob } from '../shared/runner/job-runs.js';
+import { createPool } from '../platform/db/connection.js';
+import { errorMessage } from '../platform/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 
 /**
@@ -16,12 +17,9 @@ export function healthHandler(runtime: RuntimeSource) {
     } catch (err) {
       return { status: 503, jsonBody: { status: 'misconfigured', error: errorMessage(err) } };
     }
-    const pool = createPool(deps.target, { applicationName: 'dbops:health-endpoint', lockTimeoutMs: 1000, statementTimeoutMs: 5000, max: 1 }, deps.log, 10);
+    const pool = createPool(deps.target, { applicationName: 'dbops:health-endpoint', lockTimeoutMs: 1000, statementTimeoutMs: 5000, max: 1, connectTimeoutSeconds: 10, ...(deps.credential ? { credential: deps.credential } : {}) }, deps.log);
     try {
-      const { rows } = await pool.query<{ job: string; status: string; finished_at: Date | null }>(
-        `SELECT DISTINCT ON (job) job, status, finished_at FROM ops.job_run WHERE job = ANY($1) ORDER BY job, started_at DESC`,
-        [jobNames()],
-      );
+      const rows = await latestRunPerJob(pool, jobNames());
       return {
         status: 200,
         jsonBody: {

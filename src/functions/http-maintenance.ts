@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { manifestNames } from '../jobs/manifests.js';
 import { loadJob } from './jobs.js';
 import type { JobReport, RegisteredJob } from '../shared/job.js';
-import { errorMessage } from '../shared/redact.js';
+import { errorMessage } from '../platform/redact.js';
 import { isAlreadyRunning, ParamsError, runJob, type RunnerDeps } from '../shared/runner/run-job.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 

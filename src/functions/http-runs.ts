@@ -1,8 +1,10 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { manifestNames as jobNames } from '../jobs/manifests.js';
-import { createPool } from '../shared/db/connection.js';
-import { errorMessage } from '../shared/redact.js';
+import { createPool } from '../platform/db/connection.js';
+import type { Queryable } from '../platform/db/sql.js';
+import { recentRuns, runById, type RunRow } from '../shared/runner/job-runs.js';
+import { errorMessage } from '../platform/redact.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
 
 const listQuery = z
@@ -16,20 +18,6 @@ const listQuery = z
   .strict();
 
 const idSchema = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-
-interface RunRow {
-  id: string;
-  job: string;
-  trigger: string;
-  triggered_by: string | null;
-  dry_run: boolean;
-  status: string;
-  summary: string | null;
-  started_at: Date;
-  finished_at: Date | null;
-  duration_ms: number | null;
-  report?: unknown;
-}
 
 const shape = (r: RunRow) => ({
   id: Number(r.id),
@@ -45,17 +33,15 @@ const shape = (r: RunRow) => ({
   ...(r.report !== undefined ? { report: r.report } : {}),
 });
 
-async function withPool<T>(runtime: RuntimeSource, context: InvocationContext, fn: (q: (sql: string, values: unknown[]) => Promise<RunRow[]>) => Promise<T>): Promise<T> {
+async function withPool<T>(runtime: RuntimeSource, context: InvocationContext, fn: (db: Queryable) => Promise<T>): Promise<T> {
   const deps = forInvocation(await runtime(), context);
-  const pool = createPool(deps.target, { applicationName: 'dbops:runs-api', lockTimeoutMs: 1000, statementTimeoutMs: 5000, max: 1 }, deps.log, 10);
+  const pool = createPool(deps.target, { applicationName: 'dbops:runs-api', lockTimeoutMs: 1000, statementTimeoutMs: 5000, max: 1, connectTimeoutSeconds: 10, ...(deps.credential ? { credential: deps.credential } : {}) }, deps.log);
   try {
-    return await fn(async (sql, values) => (await pool.query<RunRow>(sql, values)).rows);
+    return await fn(pool);
   } finally {
     await pool.end().catch(() => undefined);
   }
 }
-
-const columns = 'id, job, trigger, triggered_by, dry_run, status, summary, started_at, finished_at, duration_ms';
 
 /** GET /api/maintenance/runs?job=&limit= : the latest runs, newest first. */
 export function listRunsHandler(runtime: RuntimeSource) {
@@ -63,9 +49,7 @@ export function listRunsHandler(runtime: RuntimeSource) {
     const parsed = listQuery.safeParse(Object.fromEntries(request.query.entries()));
     if (!parsed.success) return { status: 400, jsonBody: { error: 'Invalid query.', problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`) } };
     try {
-      const rows = await withPool(runtime, context, (q) =>
-        q(`SELECT ${columns} FROM ops.job_run WHERE ($1::text IS NULL OR job = $1) ORDER BY started_at DESC, id DESC LIMIT $2`, [parsed.data.job ?? null, parsed.data.limit]),
-      );
+      const rows = await withPool(runtime, context, (db) => recentRuns(db, { job: parsed.data.job ?? null, limit: parsed.data.limit }));
       return { status: 200, jsonBody: { runs: rows.map(shape) } };
     } catch (err) {
       return { status: 503, jsonBody: { error: `Cannot read runs: ${errorMessage(err)}` } };
@@ -79,8 +63,7 @@ export function getRunHandler(runtime: RuntimeSource) {
     const id = idSchema.safeParse(request.params.id);
     if (!id.success) return { status: 400, jsonBody: { error: 'The run id must be a positive whole number.' } };
     try {
-      const rows = await withPool(runtime, context, (q) => q(`SELECT ${columns}, report FROM ops.job_run WHERE id = $1`, [id.data]));
-      const row = rows[0];
+      const row = await withPool(runtime, context, (db) => runById(db, id.data));
       return row ? { status: 200, jsonBody: shape(row) } : { status: 404, jsonBody: { error: `No run ${id.data}.` } };
     } catch (err) {
       return { status: 503, jsonBody: { error: `Cannot read run: ${errorMessage(err)}` } };

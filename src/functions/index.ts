@@ -1,5 +1,6 @@
 import functions from '@azure/functions';
 import { manifests } from '../jobs/manifests.js';
+import { memoizeUntilRejected } from '../shared/async.js';
 import { resolveSchedule } from '../shared/schedule.js';
 
 // From native ESM the package is imported through its default export.
@@ -11,14 +12,8 @@ const { app } = functions;
  * page renderer it does not use (`npm run bench -- coldstart`).
  */
 function lazy<A extends unknown[], R>(load: () => Promise<(...args: A) => Promise<R>>): (...args: A) => Promise<R> {
-  let handler: Promise<(...args: A) => Promise<R>> | undefined;
-  return async (...args) => {
-    handler ??= load().catch((err: unknown) => {
-      handler = undefined;
-      throw err;
-    });
-    return (await handler)(...args);
-  };
+  const handler = memoizeUntilRejected(load);
+  return async (...args) => (await handler())(...args);
 }
 
 const runtime = async () => (await import('./runtime.js')).processRuntime();

@@ -1,17 +1,15 @@
 import type { InvocationContext } from '@azure/functions';
-import { createLogger, type Logger } from '../shared/log.js';
+import { createLogger, type Logger } from '../platform/log.js';
 import type { RunnerDeps } from '../shared/runner/run-job.js';
-import { createRuntime } from '../shared/runner/runtime.js';
 
 let cached: Promise<RunnerDeps> | undefined;
 
 /**
- * One runtime per Function App process, built on the first invocation from the app settings.
- * The job registry loads first: jobs and the modules they use add their service providers
- * (Azure clients, the archive store, the secret inventory) when imported.
+ * One runtime per Function App process, built on the first invocation from the app settings
+ * with the composition root's providers (loaded then, not at cold start).
  */
 export function processRuntime(): Promise<RunnerDeps> {
-  cached ??= import('../jobs/index.js').then(() => createRuntime({ env: process.env }));
+  cached ??= import('../runtime.js').then(({ buildRuntime, providers }) => buildRuntime(providers, { env: process.env }));
   cached.catch(() => (cached = undefined));
   return cached;
 }

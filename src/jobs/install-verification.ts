@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineJob, type Finding } from '../shared/job.js';
 import { PLAN_SCHEMA } from '../shared/plan.js';
-import { readSettings, setting } from '../shared/settings.js';
+import { readSettings, setting } from '../platform/settings.js';
 import {
   checkCircuitBreaker,
   checkExtensions,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, int, optionalString, readSettings, setting, type Env, type SettingsOf } from './settings.js';
+import { bool, int, optionalString, readSettings, setting, type Env, type SettingsOf } from '../platform/settings.js';
 
 /** Settings every job shares: where the database is and how to sign in to it. */
 export const coreSettings = {

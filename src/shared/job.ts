@@ -1,10 +1,12 @@
 import type pg from 'pg';
 import type { z } from 'zod';
+import type { Act } from './actions.js';
 import type { CoreSettings } from './config.js';
-import type { NormalizedSignal } from './events/normalize.js';
-import type { ConnectionTarget } from './db/connection.js';
-import type { Logger } from './log.js';
-import type { Env, SettingSpecs } from './settings.js';
+import type { NormalizedSignal } from '../events/normalize.js';
+import type { ConnectionTarget } from '../platform/db/connection.js';
+import type { WithServer } from '../platform/db/session.js';
+import type { Logger } from '../platform/log.js';
+import type { Env, SettingSpecs } from '../platform/settings.js';
 
 export const STATUSES = ['ok', 'warning', 'critical', 'failed', 'skipped'] as const;
 export type JobStatus = (typeof STATUSES)[number];
@@ -79,6 +81,11 @@ export interface JobContext {
   readonly trigger: Trigger;
   readonly dryRun: boolean;
   readonly db: JobDatabase;
+  /**
+   * Every other server a job connects to (a replica, a restored copy, a probed primary, a login
+   * test): a pool with the job's session settings, named `dbops:<job>:<purpose>`, closed after `use`.
+   */
+  readonly withServer: WithServer;
   readonly settings: CoreSettings;
   /** The environment, for the job's own settings (read them with readSettings). */
   readonly env: Env;
@@ -86,17 +93,23 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Injected clock, so tests can move time. */
   now(): Date;
+  /** Runs one step of a job's work, or only plans it in a dry run, and records it in the report (see shared/actions.ts). */
+  readonly act: Act;
   /** Services beyond the database (Azure clients, notifier), keyed by name. */
   readonly services: JobServices;
 }
 
 /**
- * Optional services a job may need. Each is added by the module that provides it; a job
- * checks for presence and reports `not configured` rather than failing.
+ * Optional services a job may need, each typed by the module that provides it through
+ * declaration merging:
+ *
+ *   declare module '../../shared/job.js' { interface JobServices { partitionArchive?: PartitionArchive } }
+ *
+ * The composition root (src/runtime.ts) lists the providers that fill them in. A job checks
+ * for presence and reports `not configured` rather than failing.
  */
-export interface JobServices {
-  [name: string]: unknown;
-}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled in by declaration merging
+export interface JobServices {}
 
 export interface Schedule {
   /** Setting that overrides it, e.g. DBOPS_SCHEDULE_HEALTH_CHECK. */
@@ -124,7 +137,7 @@ export interface JobDefinition<P = Record<string, unknown>> extends JobManifest 
   requires?(env: Env): string[];
   /** Drops or deletes data: the demo shows its dry run, and the API requires dryRun:false explicitly. */
   destructive?: boolean;
-  /** The params to run with when an event or alert routed to this job (see shared/events/route.ts). */
+  /** The params to run with when an event or alert routed to this job (see src/events/route.ts). */
   fromSignal?(signal: NormalizedSignal): Record<string, unknown>;
   /** Runs longer than an HTTP response may wait: the API answers 202 with the run id. */
   long?: boolean;
@@ -154,7 +167,7 @@ export function exitCodeFor(status: JobStatus): number {
 export type RegisteredJob = JobDefinition<unknown>;
 
 export function registerJob<P>(job: JobDefinition<P>): RegisteredJob {
-  return job as unknown as RegisteredJob;
+  return job;
 }
 
 /** Times a job's phases into `steps` (the report's timings), whether the phase succeeds or throws. */

@@ -1,5 +1,5 @@
 import { CronExpressionParser } from 'cron-parser';
-import type { Env } from './settings.js';
+import type { Env } from '../platform/settings.js';
 import type { Schedule } from './job.js';
 
 export class ScheduleError extends Error {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureThrottledError, type QueryDefinition } from '../../src/shared/azure/index.js';
+import { AzureThrottledError, type QueryDefinition } from '../../src/platform/azure/index.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 
 let emu: AzureEmulator;

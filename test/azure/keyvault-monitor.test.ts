@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureOperationError, SERVER_METRICS } from '../../src/shared/azure/index.js';
-import { redact } from '../../src/shared/redact.js';
+import { AzureOperationError, SERVER_METRICS } from '../../src/platform/azure/index.js';
+import { redact } from '../../src/platform/redact.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 
 let emu: AzureEmulator;

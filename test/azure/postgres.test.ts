@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureOperationError, type Server } from '../../src/shared/azure/index.js';
-import { ident } from '../../src/shared/db/sql.js';
+import { AzureOperationError, type Server } from '../../src/platform/azure/index.js';
+import { ident } from '../../src/platform/db/sql.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 import { EMULATOR_DATABASE_TAG, realDatabaseRestores, snapshotDatabase } from '../support/azure-emulator/restore.js';
 import { adminUrl, createTestDatabase, urlFor } from '../support/db.js';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { azureRequires, getAzure } from '../../src/shared/azure/index.js';
+import { azureRequires, getAzure } from '../../src/platform/azure/index.js';
 import { defineJob } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { createRuntime } from '../../src/shared/runner/runtime.js';
+import { buildRuntime, providers } from '../../src/runtime.js';
 import { settingsCatalog } from '../../src/catalog.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
@@ -52,18 +52,18 @@ describe('the azure service, as jobs receive it', () => {
 
   it('is provided by createRuntime from the settings, and says which are missing', () => {
     const env = { DATABASE_URL: db.url, DBOPS_AZURE_SUBSCRIPTION_ID: emu.subscriptionId };
-    const runtime = createRuntime({ env, log: memoryLogger() });
+    const runtime = buildRuntime(providers, { env, log: memoryLogger() });
     const access = getAzure(runtime.services ?? {}, 'server', 'keyVault');
     expect(access.azure).toBeUndefined();
     expect(access.missing).toEqual(['DBOPS_AZURE_RESOURCE_GROUP', 'DBOPS_AZURE_SERVER_NAME', 'DBOPS_KEYVAULT_URL']);
     expect(serverStateJob.requires?.(env)).toEqual(['DBOPS_AZURE_RESOURCE_GROUP', 'DBOPS_AZURE_SERVER_NAME']);
-    const full = getAzure(createRuntime({ env: { ...env, ...emu.env }, log: memoryLogger() }).services ?? {}, 'server', 'keyVault', 'cost', 'metrics', 'logs', 'replica');
+    const full = getAzure(buildRuntime(providers, { env: { ...env, ...emu.env }, log: memoryLogger() }).services ?? {}, 'server', 'keyVault', 'cost', 'metrics', 'logs', 'replica');
     expect(full.missing).toEqual([]);
     expect(full.azure?.settings.costApiVersion).toBe('2023-03-01');
   });
 
   it('a malformed Azure setting makes the service unavailable with the reason, without breaking the runtime', () => {
-    const runtime = createRuntime({ env: { DATABASE_URL: db.url, DBOPS_AZURE_ARM_ENDPOINT: 'http://management.azure.com' }, log: memoryLogger() });
+    const runtime = buildRuntime(providers, { env: { DATABASE_URL: db.url, DBOPS_AZURE_ARM_ENDPOINT: 'http://management.azure.com' }, log: memoryLogger() });
     const access = getAzure(runtime.services ?? {}, 'server');
     expect(access.azure).toBeUndefined();
     expect(access.missing[0]).toMatch(/DBOPS_AZURE_ARM_ENDPOINT="http:\/\/management.azure.com" is invalid: expected an absolute https URL/);

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backupVerification, RESTORE_CREATED_BY, RESTORE_PURPOSE } from '../../src/jobs/backup-verification/index.js';
-import { loadSampleData } from '../../src/shared/db/sample-data.js';
+import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { costCheck } from '../../src/jobs/cost-check/index.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import type { ClientFactoryOptions } from '../../src/shared/azure/index.js';
+import type { ClientFactoryOptions } from '../../src/platform/azure/index.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 import { day, forecastResponder, METERS, planLines, queryResponder, resourceIds, spread, type LedgerEntry } from './cost-check-ledger.js';

@@ -4,10 +4,10 @@ import { healthCheck } from '../../src/jobs/health-check/index.js';
 import { platformFindings, type PlatformMetricsSource } from '../../src/jobs/health-check/platform.js';
 import { replicaLagFinding } from '../../src/jobs/health-check/replication.js';
 import { healthCheckSettings } from '../../src/jobs/health-check/settings.js';
-import { loadSampleData } from '../../src/shared/db/sample-data.js';
+import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob, type Finding } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { readSettings, type Env } from '../../src/shared/settings.js';
+import { readSettings, type Env } from '../../src/platform/settings.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(healthCheck);

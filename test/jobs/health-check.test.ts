@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healthCheck } from '../../src/jobs/health-check/index.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import type { Env } from '../../src/shared/settings.js';
+import type { Env } from '../../src/platform/settings.js';
 import { createTestDatabase, statsSettle, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(healthCheck);

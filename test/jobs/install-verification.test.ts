@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installVerification } from '../../src/jobs/install-verification.js';
-import { migrate } from '../../src/shared/db/migrate.js';
+import { migrate } from '../../src/platform/db/migrate.js';
 import { registerJob } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { createTestDatabase, testDeps, withClusterLock, type TestDatabase } from '../support/db.js';
 

@@ -7,14 +7,15 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveFromSettings, blobArchive, type PartitionArchive } from '../../src/jobs/partition-maintenance/archive.js';
 import { partitionMaintenance } from '../../src/jobs/partition-maintenance/index.js';
+import { azureCredential } from '../../src/platform/azure/credential.js';
 import { partitionSettings } from '../../src/jobs/partition-maintenance/settings.js';
-import { freePort } from '../../src/shared/db/embedded.js';
-import { listPartitions, monthStart, monthlyPartitionName } from '../../src/shared/db/partitions.js';
-import { loadSampleData } from '../../src/shared/db/sample-data.js';
+import { freePort } from '../../src/platform/db/embedded.js';
+import { listPartitions, monthStart, monthlyPartitionName } from '../../src/platform/db/partitions.js';
+import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { readSettings } from '../../src/shared/settings.js';
+import { readSettings } from '../../src/platform/settings.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(partitionMaintenance);
@@ -60,7 +61,7 @@ describe('partition-maintenance archives to Blob Storage (Azurite) before droppi
       DBOPS_PARTITION_LOCK_TIMEOUT_MS: '500',
       DBOPS_PARTITION_BLOCKER_WAIT_SECONDS: '0',
     };
-    archive = (await archiveFromSettings(readSettings(partitionSettings, env)))!;
+    archive = (await archiveFromSettings(readSettings(partitionSettings, env), azureCredential({})))!;
     db = await createTestDatabase({ prefix: 'dbops_parts_archive' });
     await loadSampleData(db.pool, { months: 15, logsPerMonth: 700, changeRequests: 20 });
     for (const offset of [-14, -13]) {

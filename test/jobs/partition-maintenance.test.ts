@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionMaintenance } from '../../src/jobs/partition-maintenance/index.js';
-import { listPartitions, monthStart, monthlyPartitionName } from '../../src/shared/db/partitions.js';
-import { loadSampleData } from '../../src/shared/db/sample-data.js';
+import { listPartitions, monthStart, monthlyPartitionName } from '../../src/platform/db/partitions.js';
+import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import type { Env } from '../../src/shared/settings.js';
+import type { Env } from '../../src/platform/settings.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(partitionMaintenance);

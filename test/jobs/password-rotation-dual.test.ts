@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { passwordRotation } from '../../src/jobs/password-rotation/index.js';
-import { ident } from '../../src/shared/db/sql.js';
+import { ident } from '../../src/platform/db/sql.js';
 import { registerJob } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';

@@ -3,7 +3,9 @@ import pg from 'pg';
 import { tryLogin } from '../../src/jobs/password-rotation/login.js';
 import { scramVerifier } from '../../src/jobs/password-rotation/scram.js';
 import { parseCredential } from '../../src/jobs/password-rotation/vault.js';
-import { ident, literal } from '../../src/shared/db/sql.js';
+import { serverSessions } from '../../src/platform/db/session.js';
+import { ident, literal } from '../../src/platform/db/sql.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import type { AzureEmulator } from '../support/azure-emulator/index.js';
 import type { TestDatabase } from '../support/db.js';
 
@@ -32,7 +34,8 @@ export function currentCredential(emu: AzureEmulator, secret: string, role: stri
 }
 
 export async function logsIn(db: TestDatabase, login: string, password: string): Promise<boolean> {
-  return (await tryLogin(db.target, { login, password }, 10)) === null;
+  const withServer = serverSessions({ job: 'test', settings: { lockTimeoutMs: 5000, statementTimeoutMs: 10_000, connectTimeoutSeconds: 10 }, log: memoryLogger() });
+  return (await tryLogin(withServer, db.target, { login, password })) === null;
 }
 
 export async function currentLogsIn(db: TestDatabase, emu: AzureEmulator, secret: string, role: string): Promise<boolean> {

@@ -3,7 +3,7 @@ import { keyVaultSecretInventory } from '../../src/jobs/password-rotation/invent
 import { passwordRotation } from '../../src/jobs/password-rotation/index.js';
 import { generatePassword, matchesFingerprint, newPassword, passwordFingerprint, policyProblems } from '../../src/jobs/password-rotation/policy.js';
 import { isScramVerifier, scramVerifier } from '../../src/jobs/password-rotation/scram.js';
-import { handleSignals } from '../../src/shared/events/handle.js';
+import { handleSignals } from '../../src/events/handle.js';
 import { registerJob } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { useAzureTestbed } from '../support/testbed.js';

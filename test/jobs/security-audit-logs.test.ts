@@ -3,10 +3,10 @@ import { csvRecords, entryFromCsvRecord } from '../../src/jobs/security-audit/cs
 import { SERVER_LOG_KQL, entryFromLogAnalyticsRow, logAnalyticsSource, serverLogQuery } from '../../src/jobs/security-audit/log-analytics.js';
 import { addressMatcher, auditServerLog, densest } from '../../src/jobs/security-audit/log-checks.js';
 import { classifyEntry, hostOfConnectionFrom, isPrivilegeStatement, parseLogTime, parsePlanPrefix } from '../../src/jobs/security-audit/log-entries.js';
-import { securityServices } from '../../src/jobs/security-audit/services.js';
+import { securityServices } from '../../src/shared/security-services.js';
 import { securityAuditSettings } from '../../src/jobs/security-audit/settings.js';
-import { SettingsError, readSettings } from '../../src/shared/settings.js';
-import type { ServerLogEntry } from '../../src/jobs/security-audit/services.js';
+import { SettingsError, readSettings } from '../../src/platform/settings.js';
+import type { ServerLogEntry } from '../../src/shared/security-services.js';
 
 async function* chunks(text: string, size: number) {
   for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size);
@@ -170,6 +170,7 @@ describe('settings and services', () => {
     expect(s.allowedSubnets.map((c) => c.text)).toEqual(['10.0.1.0/24', '10.0.4.0/24']);
   });
   it('refuses a wrongly shaped service instead of ignoring it', () => {
+    // @ts-expect-error -- a wrongly shaped service, as an untyped caller could pass one
     expect(() => securityServices({ securityServerLogSource: { entries: 1 } })).toThrow(/ServerLogSource/);
     expect(securityServices({})).toEqual({});
   });

@@ -7,13 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { securityAudit, SERVICE_NAMES, type ManagedSecret, type ServerLogEntry } from '../../src/jobs/security-audit/index.js';
 import { csvLogSource } from '../../src/jobs/security-audit/csvlog-source.js';
 import { readServerCertificate } from '../../src/jobs/security-audit/certificate.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/shared/db/embedded.js';
-import { migrate } from '../../src/shared/db/migrate.js';
-import { ident, literal } from '../../src/shared/db/sql.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import { migrate } from '../../src/platform/db/migrate.js';
+import { ident, literal } from '../../src/platform/db/sql.js';
 import { registerJob, type JobReport, type JobServices } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import type { Env } from '../../src/shared/settings.js';
+import type { Env } from '../../src/platform/settings.js';
 import { testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(securityAudit);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { firstStepFor, priorityOf, renderAlert, type AlertEvent } from '../../src/shared/notify/messages.js';
-import { registerSecret } from '../../src/shared/redact.js';
+import { firstStepFor, priorityOf, renderAlert, type AlertEvent } from '../../src/notify/messages.js';
+import { registerSecret } from '../../src/platform/redact.js';
 
 const event = (over: Partial<AlertEvent> = {}): AlertEvent => ({
   kind: 'alert',

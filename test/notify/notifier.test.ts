@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineJob, registerJob, type Finding } from '../../src/shared/job.js';
-import { memoryLogger } from '../../src/shared/log.js';
-import { channelsFromSettings, createNotifier, type NotifierConfig } from '../../src/shared/notify/notifier.js';
-import { notifySettings } from '../../src/shared/notify/settings.js';
+import { memoryLogger } from '../../src/platform/log.js';
+import { channelsFromSettings, createNotifier, type NotifierConfig } from '../../src/notify/notifier.js';
+import { notifySettings } from '../../src/notify/settings.js';
 import { jobDatabase, runJob } from '../../src/shared/runner/run-job.js';
-import { createRuntime } from '../../src/shared/runner/runtime.js';
-import { createReachabilityNotifier } from '../../src/shared/notify/notifier.js';
-import { readSettings, SettingsError, type Env } from '../../src/shared/settings.js';
+import { buildRuntime, providers } from '../../src/runtime.js';
+import { createReachabilityNotifier } from '../../src/notify/notifier.js';
+import { readSettings, SettingsError, type Env } from '../../src/platform/settings.js';
 import { startAcsEmulator, type AcsEmulator } from '../support/acs-emulator.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 import { startTeamsReceiver, type TeamsReceiver } from '../support/teams-receiver.js';
@@ -290,13 +290,13 @@ describe('alerts', () => {
 
   it('is installed by createRuntime when a channel is configured, and explains bad settings', () => {
     const base = { DATABASE_URL: db.url };
-    expect(createRuntime({ env: base, log }).afterRun).toHaveLength(0);
-    const withTeams = createRuntime({ env: { ...base, DBOPS_TEAMS_WEBHOOK_URL: teams.url }, log });
+    expect(buildRuntime(providers, { env: base, log }).afterRun).toHaveLength(0);
+    const withTeams = buildRuntime(providers, { env: { ...base, DBOPS_TEAMS_WEBHOOK_URL: teams.url }, log });
     expect(withTeams.afterRun).toHaveLength(1);
     expect(log.lines.some((l) => l.includes('not configured') && l.includes('DBOPS_ALERT_SMS_TO'))).toBe(true);
-    expect(() => createRuntime({ env: { ...base, DBOPS_TEAMS_WEBHOOK_URL: teams.url, DBOPS_ALERT_ROUTES: '[{"check":"x","channels":["pager"]}]' }, log })).toThrow(
+    expect(() => buildRuntime(providers, { env: { ...base, DBOPS_TEAMS_WEBHOOK_URL: teams.url, DBOPS_ALERT_ROUTES: '[{"check":"x","channels":["pager"]}]' }, log })).toThrow(
       SettingsError,
     );
-    expect(() => createRuntime({ env: { ...base, DBOPS_ALERT_SMS_TO: '010-1234-5678' }, log })).toThrow(/E\.164/);
+    expect(() => buildRuntime(providers, { env: { ...base, DBOPS_ALERT_SMS_TO: '010-1234-5678' }, log })).toThrow(/E\.164/);
   });
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { channelsFor, routesSchema, routingMarkdown } from '../../src/shared/notify/routing.js';
-import { notifySettings } from '../../src/shared/notify/settings.js';
-import { readSettings, SettingsError } from '../../src/shared/settings.js';
+import { channelsFor, routesSchema, routingMarkdown } from '../../src/notify/routing.js';
+import { notifySettings } from '../../src/notify/settings.js';
+import { readSettings, SettingsError } from '../../src/platform/settings.js';
 
 const job = 'health-check';
 

@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { readCoreSettings } from '../../src/shared/config.js';
-import type { ConnectionTarget } from '../../src/shared/db/connection.js';
-import { migrate } from '../../src/shared/db/migrate.js';
-import { ident } from '../../src/shared/db/sql.js';
-import { memoryLogger, type Logger } from '../../src/shared/log.js';
+import type { ConnectionTarget } from '../../src/platform/db/connection.js';
+import { migrate } from '../../src/platform/db/migrate.js';
+import { ident } from '../../src/platform/db/sql.js';
+import { memoryLogger, type Logger } from '../../src/platform/log.js';
 import type { RunnerDeps } from '../../src/shared/runner/run-job.js';
 import type { JobServices } from '../../src/shared/job.js';
-import type { Env } from '../../src/shared/settings.js';
+import type { Env } from '../../src/platform/settings.js';
 
 export interface TestDatabase {
   name: string;

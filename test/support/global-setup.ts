@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { EmbeddedServerError, startEmbeddedPostgres, type EmbeddedServer } from '../../src/shared/db/embedded.js';
+import { EmbeddedServerError, startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../shared/db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
 
 export const ATTEMPT_STATES = ['starting', 'restoring', 'verifying', 'deleting', 'done'] as const;

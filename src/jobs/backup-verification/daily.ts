@@ -1,4 +1,4 @@
-import type { AzureServices } from '../../shared/azure/index.js';
+import type { AzureServices } from '../../platform/azure/index.js';
 import type { Finding } from '../../shared/job.js';
 import type { BackupVerificationSettings } from './settings.js';
 

@@ -1,11 +1,12 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { azureRequires, getAzure } from '../../shared/azure/index.js';
+import { azureRequires, getAzure } from '../../platform/azure/index.js';
 import { defineJob, type JobContext, type JobOutcome } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
 import { paramBool } from '../../shared/runner/run-job.js';
+import { lastFinishedWith, latestDataField } from '../../shared/runner/job-runs.js';
 import { resolveSchedule } from '../../shared/schedule.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { checkBackups } from './daily.js';
 import { reconcile } from './reconcile.js';
 import { backupVerificationSettings } from './settings.js';
@@ -34,22 +35,14 @@ const params = z
  */
 async function dailyCheckMissed(ctx: JobContext): Promise<boolean> {
   const previous = CronExpressionParser.parse(resolveSchedule(dailySchedule, ctx.env), { tz: 'UTC', currentDate: ctx.now() }).prev().toDate();
-  const { rows } = await ctx.db.query<{ at: Date | null }>(
-    `SELECT max(started_at) AS at FROM ops.job_run WHERE job = $1 AND status NOT IN ('running', 'skipped', 'abandoned') AND report -> 'data' ? 'backupsCheckedAt'`,
-    [JOB],
-  );
-  const at = rows[0]?.at ?? null;
+  const at = await lastFinishedWith(ctx.db, JOB, 'backupsCheckedAt');
   return ctx.now().getTime() - previous.getTime() < 24 * 3_600_000 && (!at || at < previous);
 }
 
 /** The daily check's figures, repeated by reconciler ticks so the console always shows them. */
 async function lastDailyData(ctx: JobContext): Promise<Record<string, unknown>> {
-  const { rows } = await ctx.db.query<{ latest: string | null }>(
-    `SELECT report -> 'data' ->> 'latestBackup' AS latest FROM ops.job_run
-      WHERE job = $1 AND report -> 'data' ? 'backupsCheckedAt' ORDER BY started_at DESC LIMIT 1`,
-    [JOB],
-  );
-  return rows[0]?.latest ? { latestBackup: rows[0].latest } : {};
+  const latest = await latestDataField(ctx.db, JOB, 'backupsCheckedAt', 'latestBackup');
+  return latest ? { latestBackup: latest } : {};
 }
 
 /** Plan 5.1 (automatic backups, 35 days, geo-redundant), 8.1.1 (daily check, weekly restore test), 10.2.2 (restore, count, delete). */

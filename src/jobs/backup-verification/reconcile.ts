@@ -1,8 +1,7 @@
 import { CronExpressionParser } from 'cron-parser';
-import { AzureOperationError, type AzureServices, type Server } from '../../shared/azure/index.js';
-import { createPool } from '../../shared/db/connection.js';
+import { AzureOperationError, type AzureServices, type Server } from '../../platform/azure/index.js';
 import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { activeAttempt, insertAttempt, latestAttempt, nextAttemptId, touchAttempt, updateAttempt, type Attempt, type AttemptChange } from './attempts.js';
 import type { BackupVerificationSettings } from './settings.js';
 import { expiresAt, isTemporaryRestoreServer, restoredServerTarget, restoreTags, temporaryServerName } from './temp-server.js';
@@ -187,23 +186,22 @@ async function stepVerifying(t: Tick, a: Attempt): Promise<Attempt> {
   }
   const password = t.s.passwordSecret ? (await t.azure.secrets.get(t.s.passwordSecret)).value : undefined;
   const target = restoredServerTarget(server, t.ctx.settings, { ...(password !== undefined ? { password } : {}), useEmulatorTags: t.s.emulatorTags });
-  const pool = createPool(target, { applicationName: 'dbops:backup-verification', lockTimeoutMs: t.ctx.settings.lockTimeoutMs, statementTimeoutMs: t.ctx.settings.statementTimeoutMs, max: 2 }, t.ctx.log, t.ctx.settings.connectTimeoutSeconds);
   let result;
   try {
-    result = await verifyRestoredCopy(t.ctx.db, pool, {
-      schema: t.schema,
-      restorePoint: a.restorePoint,
-      marginMinutes: t.s.verifyMarginMinutes,
-      tolerance: t.s.rowCountTolerance,
-      sampleRows: t.s.sampleRows,
-      rpoMinutes: t.s.rpoMinutes,
-    });
+    result = await t.ctx.withServer(target, { purpose: 'restored-copy', max: 2 }, (pool) =>
+      verifyRestoredCopy(t.ctx.db, pool, {
+        schema: t.schema,
+        restorePoint: a.restorePoint,
+        marginMinutes: t.s.verifyMarginMinutes,
+        tolerance: t.s.rowCountTolerance,
+        sampleRows: t.s.sampleRows,
+        rpoMinutes: t.s.rpoMinutes,
+      }),
+    );
   } catch (err) {
     // Not reachable yet (DNS, firewall) or a query that failed: tried again next tick until the deadline.
     t.findings.push({ check: 'restore-test.verify-retry', severity: 'info', target: a.serverName, message: `verification of ${a.serverName} could not run yet (retrying next tick until ${a.deadlineAt.toISOString()}): ${errorMessage(err)}` });
     return a;
-  } finally {
-    await pool.end().catch(() => undefined);
   }
   findings.push(...result.findings);
   const requested = a.restoreRequestedAt ?? a.startedAt;

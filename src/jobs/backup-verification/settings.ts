@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, int, num, optionalString, setting, type SettingsOf } from '../../shared/settings.js';
+import { bool, int, num, optionalString, setting, type SettingsOf } from '../../platform/settings.js';
 import { parseNcrontab } from '../../shared/schedule.js';
 
 const ncrontab = (name: string) =>

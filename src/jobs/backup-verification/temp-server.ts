@@ -1,6 +1,6 @@
-import type { Server } from '../../shared/azure/index.js';
+import type { Server } from '../../platform/azure/index.js';
 import type { CoreSettings } from '../../shared/config.js';
-import { ConfigurationError, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
+import { ConfigurationError, registerUrlPassword, type ConnectionTarget } from '../../platform/db/connection.js';
 
 import { RESTORE_CREATED_BY, RESTORE_PURPOSE, RESTORE_TAGS, restoreServerPrefix } from '../../shared/restore-servers.js';
 

@@ -1,7 +1,7 @@
-import { ident, qualified, type Queryable } from '../../shared/db/sql.js';
+import { ident, qualified, type Queryable } from '../../platform/db/sql.js';
 import { stepTimer, type Finding } from '../../shared/job.js';
 import { PLAN_TABLES } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { checkCircuitBreaker, checkIndexes, checkPartitions, checkRoles, checkTables } from '../../shared/verify/installation.js';
 
 /** How each Product-Change table is compared: rows "created up to" a time, keyed for sampling. */

@@ -1,9 +1,9 @@
 import { restoreServerPrefix } from '../../shared/restore-servers.js';
 import { z } from 'zod';
-import { AzureOperationError, azureRequires, getAzure, type AzureServices } from '../../shared/azure/index.js';
+import { AzureOperationError, azureRequires, getAzure, type AzureServices } from '../../platform/azure/index.js';
 import { defineJob, stepTimer, type Finding, type JobOutcome } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
-import { readSettings, type SettingsOf } from '../../shared/settings.js';
+import { errorMessage } from '../../platform/redact.js';
+import { readSettings, type SettingsOf } from '../../platform/settings.js';
 import { anomalies, calendar, componentTotals, dailyTotals, lineChanges, monthOverMonth, totals, type Calendar } from './analysis.js';
 import { allocate, COMPONENT_LABELS, COMPONENTS, isComputeMeter, isRestoreServer, lineLabel, parseResourceId, PLAN_MONTHLY, type Component, type Deployment } from './components.js';
 import { dailyCost, forecastCost, taggedResources, usesCommitments, type CostType } from './queries.js';

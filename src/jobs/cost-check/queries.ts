@@ -1,4 +1,4 @@
-import type { AzureServices, ForecastDefinition, QueryDefinition } from '../../shared/azure/index.js';
+import type { AzureServices, ForecastDefinition, QueryDefinition } from '../../platform/azure/index.js';
 import { dayDate, parseCostTable, type CostRow } from './table.js';
 
 export type CostType = 'ActualCost' | 'AmortizedCost';

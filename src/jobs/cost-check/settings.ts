@@ -1,6 +1,6 @@
 import { RESTORE_PURPOSE } from '../../shared/restore-servers.js';
 import { z } from 'zod';
-import { int, list, num, setting } from '../../shared/settings.js';
+import { int, list, num, setting } from '../../platform/settings.js';
 
 /** `name=value` → a tag filter; empty disables it. */
 const tagFilter = () =>

@@ -1,4 +1,4 @@
-import type { CostTable } from '../../shared/azure/index.js';
+import type { CostTable } from '../../platform/azure/index.js';
 
 /** One row of a daily Cost Management answer grouped by resource and meter subcategory. */
 export interface CostRow {

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { azureRequires, getAzure, type AzureServices } from '../../shared/azure/index.js';
-import type { ConnectionTarget } from '../../shared/db/connection.js';
-import type { NormalizedSignal } from '../../shared/events/normalize.js';
+import { azureRequires, getAzure, type AzureServices } from '../../platform/azure/index.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
+import type { NormalizedSignal } from '../../events/normalize.js';
 import { defineJob, type Finding, type JobContext, type JobOutcome } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
-import { readSettings } from '../../shared/settings.js';
+import { errorMessage } from '../../platform/redact.js';
+import { readSettings } from '../../platform/settings.js';
 import { detectedFinding, haFindings, measureEvent, notifyStarted, type FailoverSettings } from './measure.js';
 import { runRunbook } from './runbook.js';
 import { changesSince, describeSnapshot, readSnapshot, type ServerSnapshot } from './server-state.js';

@@ -1,11 +1,11 @@
-import type { AzureServices } from '../../shared/azure/index.js';
-import type { ConnectionTarget } from '../../shared/db/connection.js';
+import type { AzureServices } from '../../platform/azure/index.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
 import type { Finding, JobContext } from '../../shared/job.js';
-import { getNotify } from '../../shared/notify/notifier.js';
-import { qualified } from '../../shared/db/sql.js';
+import { getNotify } from '../../notify/notifier.js';
+import { qualified } from '../../platform/db/sql.js';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
-import type { SettingsOf } from '../../shared/settings.js';
+import { errorMessage } from '../../platform/redact.js';
+import type { SettingsOf } from '../../platform/settings.js';
 import { probeWritable } from './probe.js';
 import { readReplica, replicaFindings } from './replica.js';
 import { describeSnapshot, haHealthy, readSnapshot, type ServerSnapshot } from './server-state.js';
@@ -58,6 +58,7 @@ export async function measureEvent(
   const server = event.serverName;
   const probe = await probeWritable({
     target: options.probeTarget,
+    withServer: ctx.withServer,
     timeoutMs: s.probeTimeoutSeconds * 1000,
     maxDelayMs: s.probeMaxDelaySeconds * 1000,
     connectTimeoutSeconds: Math.min(ctx.settings.connectTimeoutSeconds, 10),
@@ -72,7 +73,7 @@ export async function measureEvent(
   } catch (err) {
     armProblem = errorMessage(err);
   }
-  const replica = await readReplica(azure, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
+  const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
   const findings: Finding[] = [];
   const zoneMove = `zone ${event.zoneBefore ?? '?'} → ${after?.zone ?? '?'}`;
 

@@ -1,12 +1,13 @@
-import type pg from 'pg';
-import { pgModule } from '../../shared/db/pg.js';
 import pRetry from 'p-retry';
-import { poolConfig, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
-import type { Logger } from '../../shared/log.js';
-import { errorMessage } from '../../shared/redact.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
+import type { WithServer } from '../../platform/db/session.js';
+import type { Logger } from '../../platform/log.js';
+import { errorMessage } from '../../platform/redact.js';
 
 export interface ProbeOptions {
   target: ConnectionTarget;
+  /** The job context's connections to other servers. */
+  withServer: WithServer;
   /** Give up after this long (the run reports "not writable yet"; a later run continues). */
   timeoutMs: number;
   maxDelayMs: number;
@@ -39,23 +40,16 @@ class NotWritable extends Error {
  * pg_is_in_recovery() false and transaction_read_only off.
  */
 export async function probeWritable(options: ProbeOptions): Promise<ProbeResult> {
-  const { target, log } = options;
-  if (target.kind === 'url') registerUrlPassword(target.url);
+  const { target, log, withServer } = options;
   const firstAttemptAt = options.now();
   let attempts = 0;
   let lastError: string | null = null;
-  const config = poolConfig(
-    target,
-    { applicationName: 'dbops:failover-check:probe', lockTimeoutMs: 2000, statementTimeoutMs: 5000 },
-    options.connectTimeoutSeconds,
-  );
+  const probe = { purpose: 'probe', timeouts: { lockTimeoutMs: 2000, statementTimeoutMs: 5000, connectTimeoutSeconds: options.connectTimeoutSeconds } };
+  // A new pool, so a new session, for every attempt.
   const attempt = async () => {
     attempts += 1;
-    const client = new (pgModule().Client)(config);
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      const { rows } = await client.query<{ in_recovery: boolean; read_only: string; last_commit: Date | null }>(
+    return withServer(target, probe, async (pool) => {
+      const { rows } = await pool.query<{ in_recovery: boolean; read_only: string; last_commit: Date | null }>(
         `SELECT pg_is_in_recovery() AS in_recovery, current_setting('transaction_read_only') AS read_only,
                 CASE WHEN current_setting('track_commit_timestamp') = 'on' THEN (pg_last_committed_xact()).timestamp END AS last_commit`,
       );
@@ -63,9 +57,7 @@ export async function probeWritable(options: ProbeOptions): Promise<ProbeResult>
       if (!row || row.in_recovery) throw new NotWritable('the server is in recovery (a standby or replica)');
       if (row.read_only === 'on') throw new NotWritable('the server accepts only read-only transactions');
       return { at: options.now(), lastCommitAt: row.last_commit };
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    });
   };
   try {
     const done = await pRetry(attempt, {

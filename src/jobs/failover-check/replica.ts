@@ -1,7 +1,7 @@
-import type pg from 'pg';
-import { pgModule } from '../../shared/db/pg.js';
-import type { AzureServices } from '../../shared/azure/index.js';
-import { errorMessage } from '../../shared/redact.js';
+import type { AzureServices } from '../../platform/azure/index.js';
+import { measureReplicaLag } from '../../platform/db/replica-lag.js';
+import type { WithServer } from '../../platform/db/session.js';
+import { errorMessage } from '../../platform/redact.js';
 import type { Finding } from '../../shared/job.js';
 import { readSnapshot, type ServerSnapshot } from './server-state.js';
 
@@ -15,7 +15,7 @@ export interface ReplicaStatus {
 }
 
 /** The read replica as ARM sees it and, when DBOPS_REPLICA_URL is set, as it reports itself. */
-export async function readReplica(azure: AzureServices, replicaUrl: string | undefined, connectTimeoutSeconds: number): Promise<ReplicaStatus> {
+export async function readReplica(azure: AzureServices, withServer: WithServer, replicaUrl: string | undefined, connectTimeoutSeconds: number): Promise<ReplicaStatus> {
   const name = azure.settings.replicaName ?? null;
   const out: ReplicaStatus = { name, snapshot: null, lagSeconds: null, inRecovery: null, problems: [] };
   if (name) {
@@ -26,20 +26,13 @@ export async function readReplica(azure: AzureServices, replicaUrl: string | und
     }
   }
   if (replicaUrl) {
-    const client = new (pgModule().Client)({ connectionString: replicaUrl, connectionTimeoutMillis: Math.min(connectTimeoutSeconds, 10) * 1000, application_name: 'dbops:failover-check:replica' });
-    client.on('error', () => undefined);
     try {
-      await client.connect();
-      const { rows } = await client.query<{ in_recovery: boolean; lag: number | null }>(
-        `SELECT pg_is_in_recovery() AS in_recovery,
-                CASE WHEN pg_is_in_recovery() THEN EXTRACT(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag`,
-      );
-      out.inRecovery = rows[0]?.in_recovery ?? null;
-      out.lagSeconds = rows[0]?.lag ?? null;
+      const replica = { purpose: 'replica', timeouts: { connectTimeoutSeconds: Math.min(connectTimeoutSeconds, 10) } };
+      const lag = await withServer({ kind: 'url', url: replicaUrl }, replica, (pool) => measureReplicaLag(pool, { idleIsCurrent: false }));
+      out.inRecovery = lag.inRecovery;
+      out.lagSeconds = lag.lagSeconds;
     } catch (err) {
       out.problems.push(`replica connection: ${errorMessage(err)}`);
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
   return out;

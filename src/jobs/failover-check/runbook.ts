@@ -1,7 +1,7 @@
-import type { AzureServices, LongOperation } from '../../shared/azure/index.js';
-import { AzureOperationError } from '../../shared/azure/index.js';
+import type { AzureServices, LongOperation } from '../../platform/azure/index.js';
+import { AzureOperationError } from '../../platform/azure/index.js';
 import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { measureEvent, seconds, type FailoverSettings } from './measure.js';
 import { readReplica } from './replica.js';
 import { describeSnapshot, readSnapshot, type ServerSnapshot } from './server-state.js';
@@ -47,7 +47,7 @@ export async function runRunbook(ctx: JobContext, azure: AzureServices, s: Failo
 
   const rpoSeconds = s.rpoMinutes * 60;
   if (input.plan !== 'drill') {
-    const replica = await readReplica(azure, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
+    const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
     const r = replica.snapshot;
     const lag = replica.lagSeconds;
     steps.push(

@@ -1,4 +1,4 @@
-import type { AzureServices, Server } from '../../shared/azure/index.js';
+import type { AzureServices, Server } from '../../platform/azure/index.js';
 
 /** What ARM says about a server, as much of it as a failover changes. */
 export interface ServerSnapshot {

@@ -1,4 +1,4 @@
-import { int, optionalString, setting } from '../../shared/settings.js';
+import { int, optionalString, setting } from '../../platform/settings.js';
 
 /** The plan's recovery targets (5.2.1, 5.2.2) and how the failover check measures against them. */
 export const failoverSettings = {

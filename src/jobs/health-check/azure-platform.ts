@@ -1,4 +1,4 @@
-import type { AzureServices } from '../../shared/azure/index.js';
+import type { AzureServices } from '../../platform/azure/index.js';
 import type { PlatformMetricsSource } from './platform.js';
 
 const REPLICA_METRIC = 'physical_replication_delay_in_seconds';

@@ -1,4 +1,4 @@
-import { qualified } from '../../shared/db/sql.js';
+import { qualified } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
 import { PLAN_TABLES } from '../../shared/plan.js';
 import { formatDuration, round, whenAbove, whenBelow, type CheckContext, type CheckResult, type HealthCheck } from './check.js';

@@ -1,7 +1,8 @@
 import type { CoreSettings } from '../../shared/config.js';
-import type { Queryable } from '../../shared/db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
+import type { WithServer } from '../../platform/db/session.js';
 import type { Finding, JobServices, Severity } from '../../shared/job.js';
-import type { Logger } from '../../shared/log.js';
+import type { Logger } from '../../platform/log.js';
 import type { HealthCheckSettings } from './settings.js';
 import type { Counters, SnapshotHistory } from './snapshot.js';
 
@@ -25,6 +26,8 @@ export interface CheckContext {
   windowHours: number;
   history: SnapshotHistory;
   services: JobServices;
+  /** Connections to other servers (the replica), from the job's context. */
+  withServer: WithServer;
   log: Logger;
   /** Counters gathered by earlier checks in this run. */
   counters: Partial<Counters>;

@@ -1,4 +1,4 @@
-import { qualified } from '../../shared/db/sql.js';
+import { qualified } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
 import { formatBytes, formatDuration, round, toNumber, whenAbove, whenBelow, type CheckContext, type CheckResult, type HealthCheck } from './check.js';
 import { counterDelta, secondsBetween, type Counters } from './snapshot.js';

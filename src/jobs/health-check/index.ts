@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { isLockTimeout, isStatementTimeout, type Queryable } from '../../shared/db/sql.js';
+import { isLockTimeout, isStatementTimeout, type Queryable } from '../../platform/db/sql.js';
 import { defineJob, statusFromFindings, type Finding, type JobContext } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { paramInt } from '../../shared/runner/run-job.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { kosCheck, productChangeCheck } from './business.js';
 import type { CheckContext, HealthCheck, Metrics } from './check.js';
 import {
@@ -133,6 +133,7 @@ export async function runChecks(ctx: JobContext, p: HealthCheckParams, options: 
       windowHours: p.windowHours,
       history,
       services: ctx.services,
+      withServer: ctx.withServer,
       log: ctx.log,
       counters,
       ownApplication: `dbops:${ctx.job}`,

@@ -1,4 +1,4 @@
-import { getAzure, SERVER_METRICS } from '../../shared/azure/index.js';
+import { getAzure, SERVER_METRICS } from '../../platform/azure/index.js';
 import type { Finding, JobServices } from '../../shared/job.js';
 import { azurePlatformMetrics } from './azure-platform.js';
 import { round, whenAbove, type CheckResult, type HealthCheck } from './check.js';
@@ -13,13 +13,19 @@ export interface PlatformMetricsSource {
   latest(metricNames: readonly string[]): Promise<Record<string, number | null>>;
 }
 
+declare module '../../shared/job.js' {
+  interface JobServices {
+    /** Azure Monitor's latest values for the health check; tests inject one, otherwise read through `azure`. */
+    platformMetrics?: PlatformMetricsSource;
+  }
+}
+
 /** The flexible-server metrics the plan sets thresholds for (§6.1.1): the Azure layer's list. */
 export const PLATFORM_METRICS = SERVER_METRICS;
 export type PlatformMetric = (typeof PLATFORM_METRICS)[number];
 
 export function platformMetricsFrom(services: JobServices): PlatformMetricsSource | undefined {
-  const candidate = services['platformMetrics'] as Partial<PlatformMetricsSource> | undefined;
-  if (candidate && typeof candidate.latest === 'function') return candidate as PlatformMetricsSource;
+  if (services.platformMetrics) return services.platformMetrics;
   const { azure } = getAzure(services, 'metrics');
   return azure ? azurePlatformMetrics(azure) : undefined;
 }

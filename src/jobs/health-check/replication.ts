@@ -1,6 +1,6 @@
 import type { CoreSettings } from '../../shared/config.js';
-import { createPool, describeTarget, registerUrlPassword, type ConnectionTarget } from '../../shared/db/connection.js';
-import type { Queryable } from '../../shared/db/sql.js';
+import { describeTarget, registerUrlPassword, type ConnectionTarget } from '../../platform/db/connection.js';
+import { measureReplicaLag } from '../../platform/db/replica-lag.js';
 import type { Finding } from '../../shared/job.js';
 import { formatBytes, formatDuration, round, toNumber, whenAbove, type CheckResult, type HealthCheck } from './check.js';
 import type { HealthCheckSettings } from './settings.js';
@@ -74,19 +74,6 @@ export const primaryReplicationCheck: HealthCheck = {
   },
 };
 
-/** Runs on the replica: seconds since the last replayed transaction, zero when everything received is replayed. */
-export const REPLICA_LAG_SQL = `SELECT pg_is_in_recovery() AS in_recovery,
-       CASE WHEN NOT pg_is_in_recovery() THEN NULL
-            -- An idle primary sends nothing to replay: then the replica is current, not behind.
-            WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-            ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END AS lag_s,
-       pg_last_xact_replay_timestamp() AS last_replay`;
-
-export async function measureReplicaLag(db: Queryable): Promise<{ inRecovery: boolean; lagSeconds: number | null }> {
-  const { rows } = await db.query<{ in_recovery: boolean; lag_s: number | null }>(REPLICA_LAG_SQL);
-  return { inRecovery: rows[0]!.in_recovery, lagSeconds: rows[0]!.lag_s };
-}
-
 export function replicaTarget(core: CoreSettings): ConnectionTarget | null {
   if (core.replicaUrl) {
     registerUrlPassword(core.replicaUrl);
@@ -110,14 +97,9 @@ export const replicaCheck: HealthCheck = {
       };
     }
     const where = describeTarget(target);
-    const pool = createPool(
-      target,
-      { applicationName: c.ownApplication, lockTimeoutMs: c.core.lockTimeoutMs, statementTimeoutMs: c.settings.checkTimeoutMs, max: 1 },
-      c.log,
-      Math.min(c.core.connectTimeoutSeconds, 10),
-    );
-    try {
-      const { inRecovery, lagSeconds } = await measureReplicaLag(pool);
+    const replica = { purpose: 'replica', timeouts: { statementTimeoutMs: c.settings.checkTimeoutMs, connectTimeoutSeconds: Math.min(c.core.connectTimeoutSeconds, 10) } };
+    return c.withServer(target, replica, async (pool) => {
+      const { inRecovery, lagSeconds } = await measureReplicaLag(pool, { idleIsCurrent: true });
       if (!inRecovery) {
         return {
           findings: [{ check: 'replica', severity: 'warning', target: where, message: `the replica ${where} is not in recovery: it is a primary (promoted?) or the setting points at the wrong server`, remedy: 'check DBOPS_REPLICA_URL / DBOPS_REPLICA_HOST; after a promotion, re-create the replica' }],
@@ -125,8 +107,6 @@ export const replicaCheck: HealthCheck = {
         };
       }
       return { findings: [replicaLagFinding('replica.lag', where, lagSeconds, c.settings)], metrics: { 'replica.lag-seconds': lagSeconds === null ? null : round(lagSeconds, 1) } };
-    } finally {
-      await pool.end().catch(() => undefined);
-    }
+    });
   },
 };

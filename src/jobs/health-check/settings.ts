@@ -1,4 +1,4 @@
-import { int, num, setting, type SettingsOf } from '../../shared/settings.js';
+import { int, num, setting, type SettingsOf } from '../../platform/settings.js';
 
 const percent = () => num(0, 100);
 

@@ -1,12 +1,13 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
+import type { TokenCredential } from '@azure/core-auth';
 import type { ContainerClient } from '@azure/storage-blob';
-import { qualified } from '../../shared/db/sql.js';
+import { qualified } from '../../platform/db/sql.js';
 import type { JobContext } from '../../shared/job.js';
-import { registerSecret } from '../../shared/redact.js';
-import { addServiceProvider } from '../../shared/runner/runtime.js';
-import { readSettings } from '../../shared/settings.js';
+import { errorMessage, registerSecret } from '../../platform/redact.js';
+import type { ServiceProvider } from '../../shared/runner/runtime.js';
+import { readSettings } from '../../platform/settings.js';
 import { partitionSettings, type PartitionSettings } from './settings.js';
 
 /** Where retired partitions are archived before they are dropped. */
@@ -18,7 +19,12 @@ export interface PartitionArchive {
   countRows(blobName: string): Promise<number>;
 }
 
-export const ARCHIVE_SERVICE = 'partitionArchive';
+declare module '../../shared/job.js' {
+  interface JobServices {
+    /** Where partition-maintenance archives retired partitions (offered when archiving is on). */
+    partitionArchive?: PartitionArchive;
+  }
+}
 
 /** An archive in an Azure Blob container (the SDK client comes in ready-made). */
 export function blobArchive(container: ContainerClient): PartitionArchive {
@@ -50,38 +56,38 @@ export function blobArchive(container: ContainerClient): PartitionArchive {
 }
 
 /** The archive the settings describe: a connection string (Azurite, local) or the container URL with the managed identity. */
-export async function archiveFromSettings(s: PartitionSettings): Promise<PartitionArchive | undefined> {
+export async function archiveFromSettings(s: PartitionSettings, credential: TokenCredential): Promise<PartitionArchive | undefined> {
   if (s.archiveConnectionString) {
     registerSecret(s.archiveConnectionString);
     const { BlobServiceClient } = await import('@azure/storage-blob');
     return blobArchive(BlobServiceClient.fromConnectionString(s.archiveConnectionString).getContainerClient(s.archiveContainer));
   }
   if (s.archiveContainerUrl) {
-    const [{ ContainerClient }, { DefaultAzureCredential }] = await Promise.all([import('@azure/storage-blob'), import('@azure/identity')]);
-    return blobArchive(new ContainerClient(s.archiveContainerUrl, new DefaultAzureCredential()));
+    const { ContainerClient } = await import('@azure/storage-blob');
+    return blobArchive(new ContainerClient(s.archiveContainerUrl, credential));
   }
   return undefined;
 }
 
-// The runtime offers the archive to the job when archiving is on; the SDK loads on first use.
-addServiceProvider((env, log) => {
+/** Offers the archive to the job when archiving is on; the SDK loads on first use. */
+export const partitionArchiveProvider: ServiceProvider = ({ env, log, credential }) => {
   try {
     const s = readSettings(partitionSettings, env);
     if (!s.archive) return {};
     let archive: Promise<PartitionArchive | undefined> | undefined;
-    const lazy = () => (archive ??= archiveFromSettings(s));
+    const lazy = () => (archive ??= archiveFromSettings(s, credential));
     const proxy: PartitionArchive = {
       location: s.archiveContainerUrl ?? `(connection string) ${s.archiveContainer}`,
       upload: async (...args) => (await required(lazy)).upload(...args),
       countRows: async (name) => (await required(lazy)).countRows(name),
     };
-    return { [ARCHIVE_SERVICE]: proxy };
+    return { partitionArchive: proxy };
   } catch (err) {
     // The job reads the same settings and reports what is wrong with them.
-    log.debug('partition archive not offered', { error: (err as Error).message });
+    log.debug('partition archive not offered', { error: errorMessage(err) });
     return {};
   }
-});
+};
 
 async function required(lazy: () => Promise<PartitionArchive | undefined>): Promise<PartitionArchive> {
   const a = await lazy();

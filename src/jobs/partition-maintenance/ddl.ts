@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import pRetry from 'p-retry';
-import { isLockTimeout, type Queryable } from '../../shared/db/sql.js';
+import { isLockTimeout, type Queryable } from '../../platform/db/sql.js';
+import { sleep } from '../../shared/async.js';
 import type { JobContext } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 
 /** A session that holds, or waits on, a lock a DDL statement needs. */
 export interface Blocker {
@@ -115,11 +116,8 @@ async function blockersOf(db: Queryable, pid: number): Promise<Blocker[]> {
   return rows.map((r) => toBlocker(r, 'blocking', ''));
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
+/** An abort ends the wait early; the caller then sees the signal and stops. */
+const pause = (ms: number, signal?: AbortSignal) => sleep(ms, signal).catch(() => undefined);
 
 function mergeBlockers(into: Map<number, Blocker>, found: readonly Blocker[]): void {
   for (const b of found) {
@@ -154,7 +152,7 @@ export async function runDdl(
     if (attempts === 0 && blockers.size === found.length) {
       ctx.log.warn(`waiting for ${found.length} blocking session(s) before: ${stmt.description}`, { pids: found.map((b) => b.pid) });
     }
-    await sleep(Math.min(500, policy.blockerWaitMs), ctx.signal);
+    await pause(Math.min(500, policy.blockerWaitMs), ctx.signal);
   }
   if (blockers.size > 0) lockWaitMs += performance.now() - waitStart;
 
@@ -178,10 +176,10 @@ export async function runDdl(
             // While the statement waits, note who it waits behind (a fast statement never gets looked at).
             const done = new AbortController();
             const watcher = (async () => {
-              await sleep(Math.min(200, policy.lockTimeoutMs / 2), done.signal);
+              await pause(Math.min(200, policy.lockTimeoutMs / 2), done.signal);
               while (!done.signal.aborted) {
                 mergeBlockers(blockers, await blockersOf(ctx.db, pid).catch(() => []));
-                await sleep(250, done.signal);
+                await pause(250, done.signal);
               }
             })();
             try {

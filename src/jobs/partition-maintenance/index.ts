@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { defineJob, type Action, type Finding } from '../../shared/job.js';
 import { paramBool } from '../../shared/runner/run-job.js';
-import { readSettings } from '../../shared/settings.js';
-import { ARCHIVE_SERVICE, type PartitionArchive } from './archive.js';
+import { readSettings } from '../../platform/settings.js';
 import { partitionSettings, tablePolicies } from './settings.js';
 import { formatBytes, TableMaintenance, type TableReport } from './table.js';
 import { manifest } from './manifest.js';
@@ -37,7 +36,7 @@ export const partitionMaintenance = defineJob({
         summary: `${p.table} is not a table partition-maintenance keeps: add it to DBOPS_PARTITION_TABLES.`,
       };
     }
-    const archive = s.archive ? (ctx.services[ARCHIVE_SERVICE] as PartitionArchive | undefined) : undefined;
+    const archive = s.archive ? ctx.services.partitionArchive : undefined;
     const findings: Finding[] = [];
     const actions: Action[] = [];
     const steps: Record<string, number> = {};

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../shared/db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
 
 export type OperationState = 'creating' | 'attached' | 'detaching' | 'detached' | 'archived' | 'dropped' | 'gone';
 const FINAL: readonly OperationState[] = ['attached', 'dropped', 'gone'];

@@ -1,4 +1,4 @@
-import { monthStart, monthlyPartitionName } from '../../shared/db/partitions.js';
+import { monthStart, monthlyPartitionName } from '../../platform/db/partitions.js';
 import type { Interval } from './settings.js';
 
 /** Start of the UTC period containing `d`, shifted by `offset` periods. */

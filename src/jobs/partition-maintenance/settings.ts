@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../../shared/plan.js';
-import { bool, int, optionalString, optionalUrl, setting, type SettingsOf } from '../../shared/settings.js';
+import { bool, int, optionalString, optionalUrl, setting, type SettingsOf } from '../../platform/settings.js';
 
 export const INTERVALS = ['month', 'day'] as const;
 export type Interval = (typeof INTERVALS)[number];
@@ -38,8 +38,6 @@ const tableEntry = z.string().transform((entry, ctx) => {
   const ahead = premake === undefined ? undefined : count(premake, 'premake', 0);
   return { schema, table, key, interval: interval as Interval, retention: retain, premake: ahead };
 });
-
-export type TableEntry = z.output<typeof tableEntry>;
 
 const tableList = z
   .string()

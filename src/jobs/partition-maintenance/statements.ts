@@ -1,4 +1,4 @@
-import { ident, qualified } from '../../shared/db/sql.js';
+import { ident, qualified } from '../../platform/db/sql.js';
 import { boundLiteral, type KeyType } from './periods.js';
 
 /** The CHECK added to a new partition so ATTACH need not scan it; dropped once attached. */

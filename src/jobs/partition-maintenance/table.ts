@@ -1,7 +1,7 @@
-import { covers, listPartitions, type PartitionInfo } from '../../shared/db/partitions.js';
-import { ident, qualified } from '../../shared/db/sql.js';
+import { covers, listPartitions, type PartitionInfo } from '../../platform/db/partitions.js';
+import { ident, qualified } from '../../platform/db/sql.js';
 import type { Action, Finding, JobContext } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { archiveTable, type PartitionArchive } from './archive.js';
 import { ALL_LOCK_MODES, CONFLICTS_SHARE_UPDATE_EXCLUSIVE, DdlGaveUp, runDdl, type Blocker, type DdlPolicy, type DdlStatement } from './ddl.js';
 import { OperationLog, type OpenOperation } from './operations.js';

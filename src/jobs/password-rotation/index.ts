@@ -1,22 +1,14 @@
-import { azureRequires, getAzure } from '../../shared/azure/index.js';
-import { describeTarget } from '../../shared/db/connection.js';
-import { defineJob, type Action, type Finding } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { azureRequires, getAzure } from '../../platform/azure/index.js';
+import { describeTarget } from '../../platform/db/connection.js';
+import { defineJob, type Finding } from '../../shared/job.js';
+import { errorMessage } from '../../platform/redact.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { processRole, type RoleOutcome, type RotationRequest } from './rotate.js';
 import { rotationParams, rotationSettings } from './settings.js';
-import { ROTATION_HOOKS_SERVICE, type RotationHooks } from './steps.js';
-import './inventory.js';
 import { manifest } from './manifest.js';
 
 export { ROTATION_HOOKS_SERVICE, type RotationHooks } from './steps.js';
-
-function hooksFrom(value: unknown): RotationHooks {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null) throw new TypeError(`services.${ROTATION_HOOKS_SERVICE} is not an object of hooks`);
-  return value as RotationHooks;
-}
 
 const describe = (o: RoleOutcome): string => {
   switch (o.outcome) {
@@ -45,7 +37,7 @@ export const passwordRotation = defineJob({
     const { azure, missing } = getAzure(ctx.services, 'keyVault');
     if (!azure) return { status: 'skipped', summary: `Azure not configured: set ${missing.join(', ')}` };
     const settings = readSettings(rotationSettings, ctx.env);
-    const hooks = hooksFrom(ctx.services[ROTATION_HOOKS_SERVICE]);
+    const hooks = ctx.services.passwordRotationHooks ?? {};
 
     let targets: ManagedRole[] = settings.roles;
     let request: RotationRequest = { force: false };
@@ -70,7 +62,6 @@ export const passwordRotation = defineJob({
 
     const server = azure.settings.serverName ?? describeTarget(ctx.db.target);
     const findings: Finding[] = [];
-    const actions: Action[] = [];
     const steps: Record<string, number> = {};
     const outcomes: RoleOutcome[] = [];
     // One role at a time, under the job's advisory lock (taken by the runner).
@@ -80,22 +71,20 @@ export const passwordRotation = defineJob({
         const o = await processRole({ ctx, secrets: azure.secrets, settings, server, hooks }, managed, request);
         outcomes.push(o);
         findings.push(...o.findings);
-        actions.push(...o.actions);
       } catch (err) {
         const message = `${managed.role}: ${errorMessage(err)}`;
         findings.push({ check: 'rotation.error', severity: 'critical', target: managed.role, message: `rotation could not run: ${message}`, remedy: 'the next run repairs whatever this run left; check Key Vault access and the role' });
-        outcomes.push({ role: managed.role, secret: managed.secret, login: null, outcome: 'failed', detail: errorMessage(err), oldVersion: null, newVersion: null, steps: [], durationMs: Math.round(performance.now() - t), nextExpiry: null, findings: [], actions: [] });
+        outcomes.push({ role: managed.role, secret: managed.secret, login: null, outcome: 'failed', detail: errorMessage(err), oldVersion: null, newVersion: null, steps: [], durationMs: Math.round(performance.now() - t), nextExpiry: null, findings: [] });
       }
       steps[managed.role] = Math.round(performance.now() - t);
     }
     return {
       summary: outcomes.map(describe).join('; ') || 'No managed roles configured (DBOPS_ROTATION_ROLES).',
       findings,
-      actions,
       steps,
       data: {
         mode: settings.dualRole ? 'dual' : 'single',
-        roles: outcomes.map(({ findings: _f, actions: _a, ...rest }) => rest),
+        roles: outcomes.map(({ findings: _f, ...rest }) => rest),
       },
     };
   },

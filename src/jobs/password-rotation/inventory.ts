@@ -1,8 +1,8 @@
-import { createAzureServices, type KeyVaultSecrets } from '../../shared/azure/index.js';
-import { addServiceProvider } from '../../shared/runner/runtime.js';
+import { createAzureServices, type KeyVaultSecrets } from '../../platform/azure/index.js';
+import type { ServiceProvider } from '../../shared/runner/runtime.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
-import { readSettings, type Env } from '../../shared/settings.js';
-import { SERVICE_NAMES, type ManagedSecret, type ManagedSecretInventory } from '../security-audit/services.js';
+import { readSettings } from '../../platform/settings.js';
+import { type ManagedSecret, type ManagedSecretInventory } from '../../shared/security-services.js';
 import { dualLogins } from './rotate.js';
 import { rotationSettings } from './settings.js';
 import { TAG } from './vault.js';
@@ -35,17 +35,15 @@ export function keyVaultSecretInventory(secrets: KeyVaultSecrets, roles: readonl
   };
 }
 
-/** Registered with the runtime so every job sees it as ctx.services.managedSecretInventory. */
-export function secretInventoryProvider(env: Env): Record<string, ManagedSecretInventory> {
+/** Listed in the composition root so every job sees it as ctx.services.managedSecretInventory. */
+export const secretInventoryProvider: ServiceProvider = ({ env, log, credential }) => {
   try {
-    const azure = createAzureServices(env);
+    const azure = createAzureServices(env, { log, credential });
     if (azure.missing('keyVault').length > 0) return {};
     const { roles, dualRole } = readSettings({ roles: rotationSettings.roles, dualRole: rotationSettings.dualRole }, env);
-    return { [SERVICE_NAMES.secretInventory]: keyVaultSecretInventory(azure.secrets, roles, dualRole) };
+    return { managedSecretInventory: keyVaultSecretInventory(azure.secrets, roles, dualRole) };
   } catch {
     // Malformed settings: the audit says the inventory is not configured; the rotation job names the setting.
     return {};
   }
-}
-
-addServiceProvider(secretInventoryProvider);
+};

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../shared/db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
 
 export type RecordStep = 'generated' | 'staged' | 'set' | 'tested' | 'finished' | 'rolled-back' | 'discarded';
 const CLOSED: readonly RecordStep[] = ['finished', 'rolled-back', 'discarded'];

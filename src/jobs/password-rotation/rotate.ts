@@ -1,15 +1,15 @@
-import type { KeyVaultSecrets } from '../../shared/azure/index.js';
-import { ident } from '../../shared/db/sql.js';
-import type { Action, Finding, JobContext } from '../../shared/job.js';
+import type { KeyVaultSecrets } from '../../platform/azure/index.js';
+import { onlyPlanned } from '../../shared/actions.js';
+import { ident } from '../../platform/db/sql.js';
+import type { Finding, JobContext } from '../../shared/job.js';
 import type { ManagedRole } from '../../shared/rotation/managed-roles.js';
-import { errorMessage } from '../../shared/redact.js';
-import type { SettingsOf } from '../../shared/settings.js';
+import { errorMessage } from '../../platform/redact.js';
+import type { SettingsOf } from '../../platform/settings.js';
 import { tryLogin } from './login.js';
 import { newPassword, passwordFingerprint } from './policy.js';
 import { advanceRecord, openRecord, openRecordFor, recentFingerprints } from './record.js';
 import type { RotationParams, rotationSettings } from './settings.js';
 import {
-  act,
   alterStatement,
   expiryFrom,
   markCurrent,
@@ -41,7 +41,6 @@ export interface RoleOutcome {
   durationMs: number;
   nextExpiry: string | null;
   findings: Finding[];
-  actions: Action[];
 }
 
 export interface RotationRequest {
@@ -70,7 +69,7 @@ export async function processRole(deps: Deps, managed: ManagedRole, request: Rot
   const { ctx, secrets, settings } = deps;
   const t0 = performance.now();
   const mode: Mode = settings.dualRole ? 'dual' : 'single';
-  const d: StepDeps = { ctx, secrets, secret: managed.secret, role: managed.role, mode, server: deps.server, expiryDays: settings.expiryDays, actions: [] };
+  const d: StepDeps = { ctx, secrets, secret: managed.secret, role: managed.role, mode, server: deps.server, expiryDays: settings.expiryDays };
   const findings: Finding[] = [];
   const steps: Step[] = [];
   const out = (outcome: RoleOutcomeKind, detail: string, extra: Partial<RoleOutcome> = {}): RoleOutcome => ({
@@ -86,7 +85,6 @@ export async function processRole(deps: Deps, managed: ManagedRole, request: Rot
     ...extra,
     durationMs: Math.round(performance.now() - t0),
     findings,
-    actions: d.actions,
   });
   const target = managed.role;
 
@@ -105,7 +103,7 @@ export async function processRole(deps: Deps, managed: ManagedRole, request: Rot
   if (latest && repairable) {
     if (ctx.dryRun) {
       if (latest.state === 'pending') {
-        d.actions.push({ description: `finish or discard the interrupted rotation of ${managed.secret} (pending version ${latest.version})`, status: 'planned' });
+        await ctx.act(`finish or discard the interrupted rotation of ${managed.secret} (pending version ${latest.version})`, undefined, onlyPlanned);
       }
     } else {
       const repaired = await repair(d, latest, versions, findings);
@@ -165,19 +163,14 @@ export async function processRole(deps: Deps, managed: ManagedRole, request: Rot
   }
 
   if (ctx.dryRun) {
-    const plan = mode === 'single' ? ['stage', 'set', 'test', 'finish'] : ['set', 'test', 'stage', 'finish'];
-    for (const step of plan) {
-      d.actions.push({
-        description: {
-          stage: `store a new generated password for ${login} as a version of ${managed.secret} tagged pending`,
-          set: `set the password of ${login} (SCRAM-SHA-256 verifier)`,
-          test: `sign in as ${login} with the new password`,
-          finish: `mark the new version current, expiring in ${settings.expiryDays} days; disable the previous one after ${settings.graceHours} h`,
-        }[step]!,
-        ...(step === 'set' ? { statement: alterStatement(login) } : {}),
-        status: 'planned',
-      });
-    }
+    const plan = mode === 'single' ? (['stage', 'set', 'test', 'finish'] as const) : (['set', 'test', 'stage', 'finish'] as const);
+    const described: Record<Step, string> = {
+      stage: `store a new generated password for ${login} as a version of ${managed.secret} tagged pending`,
+      set: `set the password of ${login} (SCRAM-SHA-256 verifier)`,
+      test: `sign in as ${login} with the new password`,
+      finish: `mark the new version current, expiring in ${settings.expiryDays} days; disable the previous one after ${settings.graceHours} h`,
+    };
+    for (const step of plan) await ctx.act(described[step], step === 'set' ? alterStatement(login) : undefined, onlyPlanned);
     return out('planned', `would rotate ${login}`, { ...base, login });
   }
 
@@ -212,12 +205,10 @@ async function prepareRoles(d: StepDeps, role: string, mode: Mode): Promise<stri
     const limit = group.rolconnlimit;
     if (!existing) {
       const statement = `CREATE ROLE ${ident(login)} LOGIN INHERIT IN ROLE ${ident(role)} CONNECTION LIMIT ${limit}`;
-      if (d.ctx.dryRun) d.actions.push({ description: `create login ${login} as a member of ${role}`, statement, status: 'planned' });
-      else await act(d, `create login ${login} as a member of ${role}`, statement, () => d.ctx.db.query(statement));
+      await d.ctx.act(`create login ${login} as a member of ${role}`, statement, () => d.ctx.db.query(statement));
     } else if (!existing.member) {
       const statement = `GRANT ${ident(role)} TO ${ident(login)}`;
-      if (d.ctx.dryRun) d.actions.push({ description: `make ${login} a member of ${role}`, statement, status: 'planned' });
-      else await act(d, `make ${login} a member of ${role}`, statement, () => d.ctx.db.query(statement));
+      await d.ctx.act(`make ${login} a member of ${role}`, statement, () => d.ctx.db.query(statement));
     }
   }
   return null;
@@ -234,7 +225,7 @@ async function prepareRoles(d: StepDeps, role: string, mode: Mode): Promise<stri
 async function repair(d: StepDeps, latest: SecretVersion, versions: readonly SecretVersion[], findings: Finding[]): Promise<boolean> {
   const open = await openRecordFor(d.ctx.db, d.secret);
   const cred = await readCredential(d.secrets, d.secret, latest, d.role);
-  const works = (await tryLogin(d.ctx.db.target, cred, d.ctx.settings.connectTimeoutSeconds)) === null;
+  const works = (await tryLogin(d.ctx.withServer, d.ctx.db.target, cred)) === null;
   if (works && latest.state !== 'pending') {
     // A record left open before anything reached Key Vault (dual-role mode sets the idle login
     // first): the idle login's password is unknown, which is harmless; the next rotation sets it.
@@ -273,7 +264,7 @@ async function restorePassword(d: StepDeps, c: Credential): Promise<boolean> {
   } catch {
     return false;
   }
-  return (await tryLogin(d.ctx.db.target, c, d.ctx.settings.connectTimeoutSeconds)) === null;
+  return (await tryLogin(d.ctx.withServer, d.ctx.db.target, c)) === null;
 }
 
 /**
@@ -288,7 +279,7 @@ interface Settled {
 }
 
 async function settle(d: StepDeps, pending: SecretVersion, previous: SecretVersion | null, recordId: number | null): Promise<Settled> {
-  const login = (c: Credential) => tryLogin(d.ctx.db.target, c, d.ctx.settings.connectTimeoutSeconds);
+  const login = (c: Credential) => tryLogin(d.ctx.withServer, d.ctx.db.target, c);
   const next = await readCredential(d.secrets, d.secret, pending, d.role);
   const prev = previous ? await readCredential(d.secrets, d.secret, previous, d.role) : null;
   const finish = async (how: string) => {

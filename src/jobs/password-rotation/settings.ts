@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { managedRolesSetting } from '../../shared/rotation/managed-roles.js';
-import { bool, int, setting } from '../../shared/settings.js';
+import { bool, int, setting } from '../../platform/settings.js';
 
 export const rotationSettings = {
   roles: managedRolesSetting,

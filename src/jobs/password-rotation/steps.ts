@@ -1,7 +1,6 @@
-import type { KeyVaultSecrets } from '../../shared/azure/index.js';
-import { ident, literal } from '../../shared/db/sql.js';
-import type { Action, JobContext } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import type { KeyVaultSecrets } from '../../platform/azure/index.js';
+import { ident, literal } from '../../platform/db/sql.js';
+import type { JobContext } from '../../shared/job.js';
 import { tryLogin } from './login.js';
 import { scramVerifier, isScramVerifier } from './scram.js';
 import { CONTENT_TYPE, credentialValue, TAG, type Credential, type SecretVersion, type VersionState } from './vault.js';
@@ -20,6 +19,13 @@ export interface RotationHooks {
 }
 export const ROTATION_HOOKS_SERVICE = 'passwordRotationHooks';
 
+declare module '../../shared/job.js' {
+  interface JobServices {
+    /** Fault injection for password-rotation's tests; absent in production. */
+    passwordRotationHooks?: RotationHooks;
+  }
+}
+
 export interface StepDeps {
   ctx: JobContext;
   secrets: KeyVaultSecrets;
@@ -28,20 +34,6 @@ export interface StepDeps {
   mode: Mode;
   server: string;
   expiryDays: number;
-  actions: Action[];
-}
-
-/** Runs one effect, timing it into the report's actions; rethrows after recording the failure. */
-export async function act<T>(d: StepDeps, description: string, statement: string | undefined, fn: () => Promise<T>): Promise<T> {
-  const t = performance.now();
-  try {
-    const out = await fn();
-    d.actions.push({ description, ...(statement ? { statement } : {}), status: 'done', durationMs: Math.round(performance.now() - t) });
-    return out;
-  } catch (err) {
-    d.actions.push({ description, ...(statement ? { statement } : {}), status: 'failed', durationMs: Math.round(performance.now() - t), error: errorMessage(err) });
-    throw err;
-  }
 }
 
 /** What the statement log shows: the verifier is a salted hash, and the report masks even that. */
@@ -51,14 +43,14 @@ export const alterStatement = (login: string) => `ALTER ROLE ${ident(login)} PAS
 export async function setPassword(d: StepDeps, c: Credential): Promise<void> {
   const verifier = scramVerifier(c.password);
   if (!isScramVerifier(verifier)) throw new Error('computed verifier is malformed; not sent (the server would store it as a plaintext password)');
-  await act(d, `set the password of ${c.login} (SCRAM-SHA-256 verifier)`, alterStatement(c.login), () =>
+  await d.ctx.act(`set the password of ${c.login} (SCRAM-SHA-256 verifier)`, alterStatement(c.login), () =>
     d.ctx.db.query(`ALTER ROLE ${ident(c.login)} PASSWORD ${literal(verifier)}`),
   );
 }
 
 export async function testLogin(d: StepDeps, c: Credential): Promise<void> {
-  await act(d, `sign in as ${c.login} with the new password`, undefined, async () => {
-    const problem = await tryLogin(d.ctx.db.target, c, d.ctx.settings.connectTimeoutSeconds);
+  await d.ctx.act(`sign in as ${c.login} with the new password`, undefined, async () => {
+    const problem = await tryLogin(d.ctx.withServer, d.ctx.db.target, c);
     if (problem) throw new Error(`the new password of ${c.login} does not sign in: ${problem}`);
   });
 }
@@ -69,7 +61,7 @@ export function tags(d: StepDeps, login: string, state: VersionState, rotationId
 
 /** Stores a credential as the secret's newest version; returns its version id. */
 export async function storeVersion(d: StepDeps, c: Credential, state: VersionState, rotationId: number | null, expiresOn?: Date): Promise<string> {
-  return act(d, `store a new version of ${d.secret} tagged ${state}`, undefined, async () => {
+  const version = await d.ctx.act(`store a new version of ${d.secret} tagged ${state}`, undefined, async () => {
     const stored = await d.secrets.set(d.secret, credentialValue(c, d.mode), {
       contentType: CONTENT_TYPE[d.mode],
       tags: tags(d, c.login, state, rotationId),
@@ -77,19 +69,22 @@ export async function storeVersion(d: StepDeps, c: Credential, state: VersionSta
     });
     return stored.properties.version ?? '';
   });
+  // Rotation steps run only outside a dry run (processRole plans instead).
+  if (version === undefined) throw new Error(`a dry run stores no version of ${d.secret}`);
+  return version;
 }
 
 export const expiryFrom = (d: StepDeps) => new Date(d.ctx.now().getTime() + d.expiryDays * 86_400_000);
 
 /** Pending → current, with the expiry Key Vault warns about (SecretNearExpiry, 30 days before). */
 export async function markCurrent(d: StepDeps, v: SecretVersion, expiresOn: Date): Promise<void> {
-  await act(d, `mark version ${v.version} of ${d.secret} current, expiring ${expiresOn.toISOString()}`, undefined, () =>
+  await d.ctx.act(`mark version ${v.version} of ${d.secret} current, expiring ${expiresOn.toISOString()}`, undefined, () =>
     d.secrets.updateProperties(d.secret, v.version, { tags: { ...v.tags, [TAG.state]: 'current' }, expiresOn }),
   );
 }
 
 export async function retireVersion(d: StepDeps, v: SecretVersion, state: 'previous' | 'discarded'): Promise<void> {
-  await act(d, `disable version ${v.version} of ${d.secret} (${state})`, undefined, () =>
+  await d.ctx.act(`disable version ${v.version} of ${d.secret} (${state})`, undefined, () =>
     d.secrets.updateProperties(d.secret, v.version, { enabled: false, tags: { ...v.tags, [TAG.state]: state } }),
   );
 }

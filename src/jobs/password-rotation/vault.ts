@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { KeyVaultSecrets, SecretProperties } from '../../shared/azure/index.js';
-import { AzureOperationError } from '../../shared/azure/index.js';
-import { registerSecret } from '../../shared/redact.js';
+import type { KeyVaultSecrets, SecretProperties } from '../../platform/azure/index.js';
+import { AzureOperationError } from '../../platform/azure/index.js';
+import { registerSecret } from '../../platform/redact.js';
 
 /**
  * How dbops marks the versions it writes. Key Vault has no labels like AWS Secrets Manager's

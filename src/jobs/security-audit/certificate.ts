@@ -1,6 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { ConnectionTarget } from '../../shared/db/connection.js';
+import type { ConnectionTarget } from '../../platform/db/connection.js';
+import { parseServerUrl } from '../../platform/db/server-url.js';
 
 /** PostgreSQL's SSLRequest: length 8, then the code 1234.5679. */
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
@@ -19,14 +20,9 @@ export type CertificateProbe = { ssl: true; certificate: ServerCertificate } | {
 
 export function hostAndPort(target: ConnectionTarget): { host: string; port: number } | undefined {
   if (target.kind === 'entra') return { host: target.host, port: target.port };
-  try {
-    const u = new URL(target.url);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    if (!host) return undefined;
-    return { host, port: u.port ? Number(u.port) : 5432 };
-  } catch {
-    return undefined;
-  }
+  const u = parseServerUrl(target.url);
+  const host = u?.hostname.replace(/^\[|\]$/g, '');
+  return u && host ? { host, port: u.port ?? 5432 } : undefined;
 }
 
 const name = (o: Record<string, string | string[] | undefined> | undefined) =>

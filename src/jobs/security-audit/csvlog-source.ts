@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostOfConnectionFrom, parseLogTime } from './log-entries.js';
-import type { LogWindow, ServerLogEntry, ServerLogSource } from './services.js';
+import type { LogWindow, ServerLogEntry, ServerLogSource } from '../../shared/security-services.js';
 
 /** Column positions of PostgreSQL's csvlog (the same from 13 to 17 for the ones read here). */
 const COL = { time: 0, user: 1, database: 2, connectionFrom: 4, severity: 11, sqlstate: 12, message: 13, application: 22 } as const;

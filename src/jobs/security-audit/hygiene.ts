@@ -1,9 +1,9 @@
 import type { Finding, JobContext } from '../../shared/job.js';
 import { PLAN_SERVER_SETTINGS } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { isPlatformRole } from './baseline.js';
 import { hostAndPort, readServerCertificate, type ServerCertificate } from './certificate.js';
-import type { ManagedSecretInventory } from './services.js';
+import type { ManagedSecretInventory } from '../../shared/security-services.js';
 
 const DAY = 86_400_000;
 const TLS_ORDER = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];

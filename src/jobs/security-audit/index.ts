@@ -1,23 +1,23 @@
 import { z } from 'zod';
 import { defineJob, type Action, type Finding, type JobContext } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { paramInt } from '../../shared/runner/run-job.js';
-import { readSettings, type SettingsOf } from '../../shared/settings.js';
-import { getAzure } from '../../shared/azure/index.js';
+import { readSettings, type SettingsOf } from '../../platform/settings.js';
+import { getAzure } from '../../platform/azure/index.js';
 import { csvLogSource } from './csvlog-source.js';
 import { azureLogSource } from './log-analytics.js';
 import { checkManagedSecrets, checkServerTls, listLoginRoles } from './hygiene.js';
 import { auditServerLog } from './log-checks.js';
 import { applyLockouts, liftExpiredLockouts } from './lockout.js';
 import { checkPrivilegeDrift } from './privileges.js';
-import { securityServices, type LogWindow, type ServerLogSource } from './services.js';
+import { securityServices, type LogWindow, type ServerLogSource } from '../../shared/security-services.js';
 import { securityAuditSettings } from './settings.js';
 import { manifest } from './manifest.js';
 
 export { securityAuditSettings } from './settings.js';
-export type { ManagedSecret, ManagedSecretInventory, ServerLogEntry, ServerLogSource, LogWindow } from './services.js';
-export { SERVICE_NAMES } from './services.js';
+export type { ManagedSecret, ManagedSecretInventory, ServerLogEntry, ServerLogSource, LogWindow } from '../../shared/security-services.js';
+export { SERVICE_NAMES } from '../../shared/security-services.js';
 
 type Settings = SettingsOf<typeof securityAuditSettings>;
 

@@ -1,6 +1,6 @@
-import { ident } from '../../shared/db/sql.js';
+import { ident } from '../../platform/db/sql.js';
 import type { Action, Finding, JobContext } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { ROLE_BASELINE } from './baseline.js';
 import type { FailedLoginBurst } from './log-checks.js';
 

@@ -1,6 +1,6 @@
-import type { LogAnalytics } from '../../shared/azure/index.js';
+import type { LogAnalytics } from '../../platform/azure/index.js';
 import { parseLogTime, parsePlanPrefix } from './log-entries.js';
-import type { LogWindow, ServerLogEntry, ServerLogSource } from './services.js';
+import type { LogWindow, ServerLogEntry, ServerLogSource } from '../../shared/security-services.js';
 
 /**
  * The Log Analytics query for the server log (diagnostic category PostgreSQLLogs, which lands in

@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Finding } from '../../shared/job.js';
 import { classifyEntry, type ClassifiedEntry } from './log-entries.js';
 import type { Cidr } from './settings.js';
-import type { LogWindow, ServerLogSource } from './services.js';
+import type { LogWindow, ServerLogSource } from '../../shared/security-services.js';
 
 export interface LogCheckOptions {
   /** The window being audited; failed logins are also read this far before it, for context. */

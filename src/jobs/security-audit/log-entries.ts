@@ -1,5 +1,5 @@
-import { redact } from '../../shared/redact.js';
-import type { ServerLogEntry } from './services.js';
+import { redact } from '../../platform/redact.js';
+import type { ServerLogEntry } from '../../shared/security-services.js';
 
 export type EntryKind = 'connection-received' | 'connection-authorized' | 'failed-login' | 'privilege-statement' | 'other';
 

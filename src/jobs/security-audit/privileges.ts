@@ -1,4 +1,4 @@
-import { ident, qualified, type Queryable } from '../../shared/db/sql.js';
+import { ident, qualified, type Queryable } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
 import { PLAN_TABLES } from '../../shared/plan.js';
 import {

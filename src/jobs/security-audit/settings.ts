@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { bool, int, list, optionalString, setting } from '../../shared/settings.js';
+import { bool, int, list, optionalString, setting } from '../../platform/settings.js';
 
 export interface Cidr {
   address: string;

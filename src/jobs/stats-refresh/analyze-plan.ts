@@ -1,4 +1,4 @@
-import type { Queryable } from '../../shared/db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
 import type { StatsRefreshSettings } from './settings.js';
 
 type Rules = Pick<StatsRefreshSettings, 'analyzeThreshold' | 'analyzeScaleFactor' | 'analyzeMaxAgeDays'>;

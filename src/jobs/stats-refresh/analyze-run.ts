@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { isLockTimeout, isStatementTimeout, qualified } from '../../shared/db/sql.js';
+import { isLockTimeout, isStatementTimeout, qualified } from '../../platform/db/sql.js';
 import type { Action, Finding, JobDatabase } from '../../shared/job.js';
-import { errorMessage } from '../../shared/redact.js';
+import { errorMessage } from '../../platform/redact.js';
 import { recordBaseline, type AnalyzeTarget } from './analyze-plan.js';
 
 export interface AnalyzeBounds {

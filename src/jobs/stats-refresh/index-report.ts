@@ -1,4 +1,4 @@
-import { qualified, type Queryable } from '../../shared/db/sql.js';
+import { qualified, type Queryable } from '../../platform/db/sql.js';
 import type { Finding, JobDatabase } from '../../shared/job.js';
 
 export interface IndexRow {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineJob, type Action, type Finding } from '../../shared/job.js';
 import { paramBool } from '../../shared/runner/run-job.js';
-import { readSettings } from '../../shared/settings.js';
+import { readSettings } from '../../platform/settings.js';
 import { planAnalyze, recordBaseline } from './analyze-plan.js';
 import { plannedActions, runAnalyzes } from './analyze-run.js';
 import { PLAN_INDEXES, PLAN_SCHEMA } from '../../shared/plan.js';

@@ -1,6 +1,6 @@
-import { qualified, type Queryable } from '../../shared/db/sql.js';
+import { qualified, type Queryable } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
-import { errorMessage, redact } from '../../shared/redact.js';
+import { errorMessage, redact } from '../../platform/redact.js';
 import type { StatsRefreshSettings } from './settings.js';
 
 export interface SlowQueryReport {

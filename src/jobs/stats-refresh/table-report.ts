@@ -1,4 +1,4 @@
-import type { Queryable } from '../../shared/db/sql.js';
+import type { Queryable } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
 import type { StatsRefreshSettings } from './settings.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readSettings, setting, type Env } from '../settings.js';
+import { readSettings, setting, type Env } from '../../platform/settings.js';
 
 /** A database role whose password dbops rotates, and the Key Vault secret that holds it. */
 export interface ManagedRole {

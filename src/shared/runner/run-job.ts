@@ -1,10 +1,14 @@
-import { hostname } from 'node:os';
+import type { TokenCredential } from '@azure/core-auth';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { CoreSettings } from '../config.js';
-import { cannotConnect, createPool, describeTarget, type ConnectionTarget } from '../db/connection.js';
+import { cannotConnect, createPool, describeTarget, type ConnectionTarget } from '../../platform/db/connection.js';
+import { actionRecorder } from '../actions.js';
+import { serverSessions } from '../../platform/db/session.js';
+import { finishRun, insertRunning, markAbandoned, recordSkipped } from './job-runs.js';
 import {
   statusFromFindings,
+  type Action,
   type JobContext,
   type JobDatabase,
   type JobDefinition,
@@ -13,9 +17,9 @@ import {
   type JobServices,
   type Trigger,
 } from '../job.js';
-import type { Logger } from '../log.js';
-import { errorMessage, redactValue } from '../redact.js';
-import type { Env } from '../settings.js';
+import type { Logger } from '../../platform/log.js';
+import { errorMessage, redactValue } from '../../platform/redact.js';
+import type { Env } from '../../platform/settings.js';
 
 /** dbops's advisory-lock class id: the two-key form keeps clear of other users' int8 keys. */
 export const ADVISORY_LOCK_CLASS = 0x6462; // "db"
@@ -41,6 +45,8 @@ export interface RunnerDeps {
   settings: CoreSettings;
   env: Env;
   log: Logger;
+  /** The runtime's one Azure credential (PostgreSQL Entra sign-in, every Azure client). */
+  credential?: TokenCredential;
   services?: JobServices;
   now?: () => Date;
   /**
@@ -93,9 +99,10 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       lockTimeoutMs: deps.settings.lockTimeoutMs,
       statementTimeoutMs: deps.settings.statementTimeoutMs,
       max: 6,
+      connectTimeoutSeconds: deps.settings.connectTimeoutSeconds,
+      ...(deps.credential ? { credential: deps.credential } : {}),
     },
     log,
-    deps.settings.connectTimeoutSeconds,
   );
   const db = jobDatabase(pool, deps.target);
   const services = deps.services ?? {};
@@ -135,41 +142,34 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     ]);
     if (!rows[0]?.locked) {
       const report = finish({ status: 'skipped', summary: `${job.name} is already running elsewhere; this run skipped.`, data: { reason: ALREADY_RUNNING } }, null);
-      report.runId = await recordSkipped(lockClient, report, params, options).catch(() => null);
+      const run = { job: job.name, trigger: options.trigger, triggeredBy: options.triggeredBy ?? null, params, dryRun };
+      report.runId = await recordSkipped(lockClient, run, report).catch(() => null);
       log.info(report.summary);
       return report;
     }
 
-    // Holding the lock proves no live process runs this job, so `running` rows are leftovers.
-    const abandoned = await lockClient.query(
-      `UPDATE ops.job_run SET status = 'abandoned', finished_at = now(),
-              summary = 'The process running this job stopped before it finished; marked by the next run.'
-        WHERE job = $1 AND status = 'running'`,
-      [job.name],
-    );
-    if ((abandoned.rowCount ?? 0) > 0) log.warn(`marked ${abandoned.rowCount} earlier run(s) abandoned`);
-
-    const inserted = await lockClient.query<{ id: string }>(
-      `INSERT INTO ops.job_run (job, trigger, triggered_by, params, dry_run, status, host, pid)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING id`,
-      [job.name, options.trigger, options.triggeredBy ?? null, redactValue(params ?? {}), dryRun, hostname(), process.pid],
-    );
-    const runId = Number(inserted.rows[0]?.id);
+    const run = { job: job.name, trigger: options.trigger, triggeredBy: options.triggeredBy ?? null, params, dryRun };
+    const abandoned = await markAbandoned(lockClient, job.name);
+    if (abandoned > 0) log.warn(`marked ${abandoned} earlier run(s) abandoned`);
+    const runId = await insertRunning(lockClient, run);
     options.onStarted?.(runId);
 
     const controller = new AbortController();
     const timer = options.deadlineMs ? setTimeout(() => controller.abort(new Error('deadline reached')), options.deadlineMs) : undefined;
+    const acted: Action[] = [];
     const ctx: JobContext = {
       job: job.name,
       runId,
       trigger: options.trigger,
       dryRun,
       db,
+      withServer: serverSessions({ job: job.name, settings: deps.settings, log, ...(deps.credential ? { credential: deps.credential } : {}) }),
       settings: deps.settings,
       env: deps.env,
       log: log.child({ runId }),
       signal: controller.signal,
       now,
+      act: actionRecorder(acted, dryRun),
       services,
     };
 
@@ -177,18 +177,16 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     try {
       const outcome = await job.run(ctx, params);
       const findings = outcome.findings ?? [];
-      report = finish({ ...outcome, findings, status: outcome.status ?? statusFromFindings(findings) }, runId);
+      const actions = [...acted, ...(outcome.actions ?? [])];
+      report = finish({ ...outcome, findings, actions, status: outcome.status ?? statusFromFindings(findings) }, runId);
     } catch (err) {
       log.error('job failed', { error: errorMessage(err) });
-      report = finish({ status: 'failed', summary: `${job.name} failed: ${errorMessage(err)}` }, runId);
+      report = finish({ status: 'failed', summary: `${job.name} failed: ${errorMessage(err)}`, actions: acted }, runId);
     } finally {
       if (timer) clearTimeout(timer);
     }
 
-    await lockClient.query(
-      `UPDATE ops.job_run SET status = $2, summary = $3, report = $4, finished_at = now(), duration_ms = $5 WHERE id = $1`,
-      [runId, report.status, report.summary, report, report.timings.durationMs],
-    );
+    await finishRun(lockClient, runId, report);
     await deps.reachability?.reachable(report, deps.target, log).catch((e: unknown) => log.warn('reachable-again alert failed', { error: errorMessage(e) }));
     for (const hook of deps.afterRun ?? []) {
       await hook(report, { db, log, env: deps.env, services }).catch((err: unknown) =>
@@ -209,15 +207,6 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     }
     await pool.end().catch(() => undefined);
   }
-}
-
-async function recordSkipped(client: pg.PoolClient, report: JobReport, params: unknown, options: RunOptions): Promise<number | null> {
-  const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO ops.job_run (job, trigger, triggered_by, params, dry_run, status, summary, report, host, pid, finished_at, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, 'skipped', $6, $7, $8, $9, now(), 0) RETURNING id`,
-    [report.job, options.trigger, options.triggeredBy ?? null, redactValue(params ?? {}), report.dryRun, report.summary, report, hostname(), process.pid],
-  );
-  return rows[0] ? Number(rows[0].id) : null;
 }
 
 export function jobDatabase(pool: pg.Pool, target: ConnectionTarget): JobDatabase {

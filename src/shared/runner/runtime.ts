@@ -1,9 +1,11 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { azureCredential } from '../../platform/azure/credential.js';
 import { readCoreSettings } from '../config.js';
-import { resolveTarget } from '../db/connection.js';
+import { resolveTarget } from '../../platform/db/connection.js';
 import type { JobServices } from '../job.js';
-import { createLogger, type Logger } from '../log.js';
-import { createNotifier, createReachabilityNotifier, createNotifyService, notifierConfigFromEnv, NOTIFY_SERVICE } from '../notify/notifier.js';
-import type { Env } from '../settings.js';
+import { createLogger, type Logger } from '../../platform/log.js';
+import { createNotifier, createReachabilityNotifier, createNotifyService, notifierConfigFromEnv } from '../../notify/notifier.js';
+import type { Env } from '../../platform/settings.js';
 import type { RunnerDeps } from './run-job.js';
 
 export interface RuntimeOptions {
@@ -12,41 +14,47 @@ export interface RuntimeOptions {
   databaseUrl?: string;
   log?: Logger;
   now?: () => Date;
+  /** The runtime's one Azure credential; by default DefaultAzureCredential (DBOPS_AZURE_CLIENT_ID honoured). */
+  credential?: TokenCredential;
   /** Extra or replacement services (tests inject emulator-backed clients here). */
   services?: JobServices;
 }
 
-/**
- * Services are added by the modules that provide them (Azure clients, notifications). Each
- * provider reads its own settings and returns the services it can offer; providers must be
- * cheap: SDKs load lazily on first use, not here.
- */
-export type ServiceProvider = (env: Env, log: Logger) => JobServices;
-const providers: ServiceProvider[] = [];
-
-export function addServiceProvider(provider: ServiceProvider): void {
-  providers.push(provider);
+/** What a provider is given: the settings, the log, and the credential every Azure client shares. */
+export interface ProviderContext {
+  env: Env;
+  log: Logger;
+  credential: TokenCredential;
 }
 
-/** The composition root shared by the CLI, the Function App and tests. */
-export function createRuntime(options: RuntimeOptions = {}): RunnerDeps {
+/**
+ * Offers services to the jobs (Azure clients, the archive store, the secret inventory). Each
+ * reads its own settings and returns the services it can offer; providers must be cheap: SDKs
+ * load lazily on first use, not here. The composition root (src/runtime.ts) lists them.
+ */
+export type ServiceProvider = (context: ProviderContext) => JobServices;
+
+/** Builds the runner's dependencies from the settings and the given providers, in order. */
+export function buildRuntime(providers: readonly ServiceProvider[], options: RuntimeOptions = {}): RunnerDeps {
   const env = options.env ?? process.env;
   const settings = readCoreSettings(env);
   const log = options.log ?? createLogger({ json: settings.logJson });
   const target = resolveTarget(settings, options.databaseUrl);
+  const credential = options.credential ?? azureCredential(env);
   const services: JobServices = {};
-  for (const provider of providers) Object.assign(services, provider(env, log));
+  for (const provider of providers) Object.assign(services, provider({ env, log, credential }));
   Object.assign(services, options.services);
   // Alerts for every finished run whenever a channel (Teams, e-mail, SMS) is configured.
-  const notifyConfig = notifierConfigFromEnv(env, log, { environment: settings.environment, ...(options.now ? { now: options.now } : {}) });
+  const notifyConfig = notifierConfigFromEnv(env, log, { environment: settings.environment, credential, ...(options.now ? { now: options.now } : {}) });
   const notifier = notifyConfig ? createNotifier(notifyConfig) : undefined;
   // Jobs that must alert before they finish (failover-check) send through the same configuration.
-  if (notifyConfig && !services[NOTIFY_SERVICE]) services[NOTIFY_SERVICE] = createNotifyService(notifyConfig);
+  if (notifyConfig && !services.notify) services.notify = createNotifyService(notifyConfig);
   return {
     target,
     settings,
     env,
     log,
+    credential,
     services,
     ...(options.now ? { now: options.now } : {}),
     afterRun: notifier ? [notifier] : [],

@@ -1,5 +1,5 @@
-import { covers, listPartitions, monthStart } from '../db/partitions.js';
-import { ident, qualified, type Queryable } from '../db/sql.js';
+import { covers, listPartitions, monthStart } from '../../platform/db/partitions.js';
+import { ident, qualified, type Queryable } from '../../platform/db/sql.js';
 import type { Finding } from '../job.js';
 import {
   ALL_TABLE_PRIVILEGES,
