@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- partman [--json] [--rows-per-month 75000] [--hold-ms 10000] [--tiny]`:
+ * `npm run bench -- partman [--json] [--rows-per-month 75000] [--hold-ms 10000] [--tiny] [--no-install]`:
  * dbops partition-maintenance against pg_partman 4.7 (what Azure Database for PostgreSQL offers)
  * on one Debian PostgreSQL 15 server (installed through apt-get when missing), on identical
  * copies of the project's pc_kos_integration_log: 15 monthly partitions, retention 12 months,
@@ -72,7 +72,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
   const baselineMs = tiny ? 500 : 3000;
   const SITUATION_LABEL: Record<Situation, string> = { idle: 'idle', load: 'insert load', longTransaction: `load + ${holdMs / 1000} s transaction` };
   try {
-    await ensurePartman(note);
+    await ensurePartman(note, { install: !args.includes('--no-install') });
   } catch (err) {
     if (!(err instanceof Unavailable)) throw err;
     note(`partman benchmark not run: ${err.message}`);

@@ -48,8 +48,9 @@ async function aptGet(args: string[], note: (m: string) => void): Promise<{ ok: 
  * Makes sure PostgreSQL 15 and pg_partman are installed: apt-get install when missing, with one
  * apt-get update first if the package lists do not know them. Throws Unavailable otherwise.
  */
-export async function ensurePartman(note: (m: string) => void): Promise<void> {
+export async function ensurePartman(note: (m: string) => void, options: { install?: boolean } = {}): Promise<void> {
   if (partmanInstalled()) return;
+  if (options.install === false) throw new Unavailable(`${DEBIAN_PACKAGES.join(' and ')} are not installed (and --no-install was given)`);
   if (process.platform !== 'linux' || !existsSync('/usr/bin/apt-get')) {
     throw new Unavailable(`pg_partman needs Debian's ${DEBIAN_PACKAGES.join(' and ')}; this machine has no apt-get`);
   }
