@@ -21,7 +21,7 @@ import { PLAN_SCHEMA, PLAN_TABLES } from '../src/shared/plan.js';
 import { runJob } from '../src/shared/runner/run-job.js';
 import { readSettings } from '../src/shared/settings.js';
 import { ensurePartman, partmanVersion, startPg15, Unavailable, type Pg15Server } from './lib/debian-postgres.js';
-import { fmtMs, KOS_LOG, latency, sleep, startInserts, type Latency } from './lib/workload.js';
+import { clock, closeLoads, warmLoads, fmtMs, KOS_LOG, latency, sleep, spawnLoad, within, type Latency, type RemoteLoad, type Sample } from './lib/workload.js';
 import { note, type BenchResult } from './support.js';
 
 const MONTHS = 15;
@@ -68,8 +68,8 @@ function flag(args: string[], name: string, fallback: number): number {
 export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
   const tiny = args.includes('--tiny');
   const perMonth = flag(args, '--rows-per-month', tiny ? 200 : 75_000);
-  const holdMs = flag(args, '--hold-ms', tiny ? 1500 : 10_000);
-  const baselineMs = tiny ? 500 : 3000;
+  const holdMs = flag(args, '--hold-ms', tiny ? 1000 : 10_000);
+  const baselineMs = tiny ? 300 : 3000;
   const SITUATION_LABEL: Record<Situation, string> = { idle: 'idle', load: 'insert load', longTransaction: `load + ${holdMs / 1000} s transaction` };
   try {
     await ensurePartman(note, { install: !args.includes('--no-install') });
@@ -84,10 +84,14 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       goalMet: false,
     };
   }
+  warmLoads();
   note(`starting Debian PostgreSQL 15 with pg_partman ${partmanVersion()}…`);
-  const server = await startPg15({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min', autovacuum: 'off' });
+  const server = await startPg15({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min', autovacuum: 'off' }).catch(async (err: unknown) => {
+    await closeLoads();
+    throw err;
+  });
   try {
-    const loaded = await prepare(server, perMonth);
+    const loaded = await prepare(server, perMonth, tiny ? 'WAL_LOG' : 'FILE_COPY');
     const lockTimeoutMs = readSettings(partitionSettings, {}).lockTimeoutMs;
     const passes = {} as Record<Tool, Record<Situation, Pass>>;
     const baselines = {} as Record<Tool, Latency>;
@@ -95,7 +99,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       passes[tool] = {} as Record<Situation, Pass>;
       for (const situation of SITUATIONS) {
         note(`${tool}, ${SITUATION_LABEL[situation]}…`);
-        const { pass, baseline } = await measure(server, tool, situation, { holdMs, baselineMs });
+        const { pass, baseline } = await measure(server, tool, situation, { holdMs, baselineMs, warmMs: tiny ? 200 : 500 });
         passes[tool][situation] = pass;
         if (baseline && situation === 'load') baselines[tool] = baseline;
         note(`  ${fmtMs(pass.wallMs)}, ${pass.detail}`);
@@ -140,12 +144,14 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       ratioLabel: 'pg_partman insert p99 / dbops insert p99, long transaction',
     };
   } finally {
+    await closeLoads();
     await server.stop();
   }
 }
 
 /** One loaded template database, then a fresh copy for each tool and situation. */
-async function prepare(server: Pg15Server, perMonth: number): Promise<number> {
+/** FILE_COPY for real sizes (WAL_LOG would write every copy to WAL); WAL_LOG skips its checkpoints on a tiny set. */
+async function prepare(server: Pg15Server, perMonth: number, strategy: 'FILE_COPY' | 'WAL_LOG'): Promise<number> {
   const admin = new pg.Client({ connectionString: server.url() });
   await admin.connect();
   try {
@@ -163,7 +169,7 @@ async function prepare(server: Pg15Server, perMonth: number): Promise<number> {
     } finally {
       await pool.end();
     }
-    await admin.query('CREATE DATABASE partman_template TEMPLATE pc_template STRATEGY FILE_COPY');
+    await admin.query(`CREATE DATABASE partman_template TEMPLATE pc_template STRATEGY ${strategy}`);
     const pm = new pg.Client({ connectionString: server.url('partman_template') });
     await pm.connect();
     try {
@@ -176,8 +182,8 @@ async function prepare(server: Pg15Server, perMonth: number): Promise<number> {
       await pm.end();
     }
     for (const situation of SITUATIONS) {
-      await admin.query(`CREATE DATABASE ${dbName('pg_partman', situation)} TEMPLATE partman_template STRATEGY FILE_COPY`);
-      await admin.query(`CREATE DATABASE ${dbName('dbops', situation)} TEMPLATE pc_template STRATEGY FILE_COPY`);
+      await admin.query(`CREATE DATABASE ${dbName('pg_partman', situation)} TEMPLATE partman_template STRATEGY ${strategy}`);
+      await admin.query(`CREATE DATABASE ${dbName('dbops', situation)} TEMPLATE pc_template STRATEGY ${strategy}`);
     }
     await admin.query('CHECKPOINT');
     return rows;
@@ -192,7 +198,7 @@ async function measure(
   server: Pg15Server,
   tool: Tool,
   situation: Situation,
-  o: { holdMs: number; baselineMs: number },
+  o: { holdMs: number; baselineMs: number; warmMs: number },
 ): Promise<{ pass: Pass; baseline: Latency | null }> {
   const url = server.url(dbName(tool, situation));
   const monitor = new pg.Client({ connectionString: url, options: '-c TimeZone=UTC' });
@@ -200,15 +206,16 @@ async function measure(
   // The copy was just made: touch its catalogs and the parent once, so no tool pays for a cold start.
   await monitor.query(`SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass($1)`, [KOS_LOG]);
   await monitor.query(`SELECT 1 FROM ${KOS_LOG} LIMIT 1`);
-  const load = situation === 'idle' ? null : startInserts(url, LOAD);
+  // The inserts run in a child process, so the dbops job's own JavaScript does not delay their timing.
+  let load: RemoteLoad<Sample> | null = situation === 'idle' ? null : await spawnLoad('inserts', url, LOAD);
   let report: Promise<void> | null = null;
   try {
-    let baseline: Latency | null = null;
+    const baselineWindow = { from: 0, to: 0 };
     if (load) {
-      await sleep(500);
-      const from = performance.now();
+      await sleep(o.warmMs);
+      baselineWindow.from = clock();
       await sleep(o.baselineMs);
-      baseline = latency(load.between(from, performance.now()));
+      baselineWindow.to = clock();
     }
     if (situation === 'longTransaction') {
       // A reporting query: reads the whole log in one transaction that stays open holdMs.
@@ -227,11 +234,16 @@ async function measure(
 
     const waits = sampleLockWaits(monitor, APP[tool]);
     const start = performance.now();
+    const from = clock();
     const outcome = tool === 'dbops' ? await runDbops(url) : await runPartman(url);
     const end = performance.now();
+    const to = clock();
     const maxLockWaitMs = await waits.stop();
     if (report) await report;
-    const inserts = load ? latency(load.between(start, end)) : null;
+    const samples = load ? (await load.stop()).samples : null;
+    load = null;
+    const baseline = samples ? latency(within(samples, baselineWindow.from, baselineWindow.to)) : null;
+    const inserts = samples ? latency(within(samples, from, to)) : null;
 
     const cutoff = monthStart(new Date(), -12).getTime();
     const parts = await listPartitions(monitor, PLAN_SCHEMA, PLAN_TABLES.kosLog);

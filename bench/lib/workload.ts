@@ -202,3 +202,83 @@ export function startServiceLoad(url: string, options: { clients?: number; pause
     },
   };
 }
+
+/** Milliseconds since the epoch, precise: comparable between the benchmark and its load process. */
+export const clock = () => performance.timeOrigin + performance.now();
+
+export interface RemoteLoad<S extends Sample> {
+  /** Stops the load process and returns every sample, start times in clock() terms. */
+  stop(): Promise<{ samples: S[]; errors: string[] }>;
+}
+
+/** Samples that started in [from, to] (clock() times). */
+export const within = <S extends Sample>(samples: readonly S[], from: number, to: number): S[] => samples.filter((s) => s.start >= from && s.start <= to);
+
+interface LoadChild {
+  send(m: unknown): void;
+  next(type: string): Promise<{ type: string; samples?: ServiceSample[]; errors?: string[] }>;
+  exited: Promise<unknown>;
+}
+let child: Promise<LoadChild> | null = null;
+
+async function loadChild(): Promise<LoadChild> {
+  const { fork } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const proc = fork(fileURLToPath(new URL('./load-process.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages: Array<{ type: string; samples?: ServiceSample[]; errors?: string[] }> = [];
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  proc.on('message', (m) => {
+    messages.push(m as (typeof messages)[number]);
+    wake();
+  });
+  const exited = new Promise((resolve) => proc.once('exit', (code) => (wake(), resolve(code))));
+  const next = async (type: string) => {
+    for (;;) {
+      const i = messages.findIndex((x) => x.type === type);
+      if (i >= 0) return messages.splice(i, 1)[0]!;
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the load process exited before it sent "${type}"`);
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  await next('ready');
+  return { send: (m) => proc.send(m as never), next, exited };
+}
+
+/**
+ * Runs startInserts or startServiceLoad in a child process (one per benchmark, reused), so a
+ * dbops job running in the benchmark's own process does not hold up the load's timing.
+ * closeLoads() ends that process.
+ */
+export async function spawnLoad(kind: 'inserts', url: string, options?: InsertLoadOptions): Promise<RemoteLoad<Sample>>;
+export async function spawnLoad(kind: 'service', url: string, options?: InsertLoadOptions): Promise<RemoteLoad<ServiceSample>>;
+export async function spawnLoad(kind: 'inserts' | 'service', url: string, options: InsertLoadOptions = {}): Promise<RemoteLoad<Sample>> {
+  child ??= loadChild();
+  const c = await child;
+  c.send({ type: 'start', spec: { kind, url, options } });
+  await c.next('started');
+  return {
+    async stop() {
+      c.send({ type: 'stop' });
+      const m = await c.next('samples');
+      return { samples: m.samples ?? [], errors: m.errors ?? [] };
+    },
+  };
+}
+
+/** Starts the load process now (it takes a second or two), while the benchmark sets up. */
+export function warmLoads(): void {
+  child ??= loadChild();
+  child.catch(() => undefined);
+}
+
+export async function closeLoads(): Promise<void> {
+  const c = await child?.catch(() => null);
+  child = null;
+  if (!c) return;
+  c.send({ type: 'close' });
+  await c.exited;
+}
