@@ -36,8 +36,6 @@ export function latency(samples: readonly Sample[]): Latency {
 }
 
 export interface InsertLoad {
-  /** Inserts that started in [from, to] (performance.now() times). */
-  between(from: number, to: number): Sample[];
   readonly samples: readonly Sample[];
   readonly errors: readonly string[];
   stop(): Promise<void>;
@@ -58,36 +56,54 @@ export interface InsertLoadOptions {
  * about the plan's 100 transactions a second; a shorter pause samples the latency more often.
  */
 export function startInserts(url: string, options: InsertLoadOptions = {}): InsertLoad {
-  const clients = options.clients ?? 4;
-  const pauseMs = options.pauseMs ?? 40;
   const table = options.table ?? KOS_LOG;
+  return clientLoops<Sample>(url, { pauseMs: 40, ...options }, async (i, _n, timed) => {
+    await timed(
+      {},
+      `INSERT INTO ${table} (request_id, integration_type, is_success, response_time_ms, request_data) VALUES ($1, 'PRODUCT_CHANGE', true, 120, '{"lineNumber":"010-0000-0000"}')`,
+      [`BENCH-${i}`],
+    );
+  });
+}
+
+type Timed<S extends Sample> = (extra: Omit<S, keyof Sample>, text: string, values: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+/**
+ * `clients` sessions, each running `step` in a loop until stopped (or maxMs passed); every
+ * query a step sends through `timed` is one sample, followed by the pause.
+ */
+function clientLoops<S extends Sample>(
+  url: string,
+  options: InsertLoadOptions,
+  step: (client: number, n: number, timed: Timed<S>) => Promise<void>,
+): { samples: S[]; errors: string[]; stop(): Promise<void> } {
+  const pauseMs = options.pauseMs ?? 40;
   const until = performance.now() + (options.maxMs ?? 600_000);
-  const samples: Sample[] = [];
+  const samples: S[] = [];
   const errors: string[] = [];
   let stopping = false;
-  const loops = Array.from({ length: clients }, async (_, i) => {
+  const loops = Array.from({ length: options.clients ?? 4 }, async (_, i) => {
     const c = new pg.Client({ connectionString: url, application_name: `pc-app-${i}` });
     c.on('error', () => undefined);
     await c.connect();
-    while (!stopping && performance.now() < until) {
+    const timed: Timed<S> = async (extra, text, values) => {
       const start = performance.now();
       let failed = false;
+      let rows: Array<Record<string, unknown>> = [];
       try {
-        await c.query(
-          `INSERT INTO ${table} (request_id, integration_type, is_success, response_time_ms, request_data) VALUES ($1, 'PRODUCT_CHANGE', true, 120, '{"lineNumber":"010-0000-0000"}')`,
-          [`BENCH-${i}`],
-        );
+        rows = (await c.query(text, values)).rows as Array<Record<string, unknown>>;
       } catch (err) {
         failed = true;
-        if (errors.length < 20) errors.push((err as Error).message);
+        if (errors.length < 20) errors.push(`${'op' in extra ? `${String(extra.op)}: ` : ''}${(err as Error).message}`);
       }
-      samples.push({ start, ms: performance.now() - start, failed });
+      samples.push({ ...extra, start, ms: performance.now() - start, failed } as S);
       if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-    }
+      return rows;
+    };
+    for (let n = 1; !stopping && performance.now() < until; n++) await step(i, n, timed);
     await c.end();
   });
   return {
-    between: (from, to) => samples.filter((s) => s.start >= from && s.start <= to),
     samples,
     errors,
     async stop() {
@@ -107,7 +123,6 @@ export interface ServiceSample extends Sample {
 }
 
 export interface ServiceLoad {
-  between(from: number, to: number): ServiceSample[];
   readonly samples: readonly ServiceSample[];
   readonly errors: readonly string[];
   stop(): Promise<void>;
@@ -123,84 +138,49 @@ const NEXT_STATUS: Record<string, string> = { REQUESTED: 'VALIDATED', VALIDATED:
  * COMPLETED, 3 % FAILED), and reads through the plan's indexes (a line's requests by status,
  * a customer's latest requests, a request's KOS calls of the last week). Every query is timed.
  */
-export function startServiceLoad(url: string, options: { clients?: number; pauseMs?: number; maxMs?: number } = {}): ServiceLoad {
-  const clients = options.clients ?? 4;
-  const pauseMs = options.pauseMs ?? 15;
-  const until = performance.now() + (options.maxMs ?? 600_000);
-  const samples: ServiceSample[] = [];
-  const errors: string[] = [];
-  let stopping = false;
-  const loops = Array.from({ length: clients }, async (_, client) => {
-    const c = new pg.Client({ connectionString: url, application_name: `pc-app-${client}` });
-    c.on('error', () => undefined);
-    await c.connect();
-    const open: Array<{ id: string; status: string }> = [];
-    let n = 0;
-    const timed = async (op: ServiceOp, text: string, values: unknown[]) => {
-      const start = performance.now();
-      let failed = false;
-      let rows: Array<Record<string, unknown>> = [];
-      try {
-        rows = (await c.query(text, values)).rows as Array<Record<string, unknown>>;
-      } catch (err) {
-        failed = true;
-        if (errors.length < 20) errors.push(`${op}: ${(err as Error).message}`);
-      }
-      samples.push({ start, ms: performance.now() - start, failed, op });
-      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-      return rows;
-    };
-    while (!stopping && performance.now() < until) {
-      n++;
-      const line = `010-${String((n * 7 + client) % 10000).padStart(4, '0')}-${String(n % 10000).padStart(4, '0')}`;
-      const customer = `CUST${String((n * 31 + client) % 120000).padStart(6, '0')}`;
-      await timed(
-        'kos-insert',
-        `INSERT INTO ${KOS_LOG} (request_id, integration_type, is_success, response_time_ms, request_data) VALUES ($1, 'PRODUCT_CHANGE', true, $2, $3)`,
-        [`LOAD-${client}-${n}`, 40 + (n % 400), JSON.stringify({ lineNumber: line })],
+export function startServiceLoad(url: string, options: InsertLoadOptions = {}): ServiceLoad {
+  const open = new Map<number, Array<{ id: string; status: string }>>();
+  return clientLoops<ServiceSample>(url, { pauseMs: 15, ...options }, async (client, n, timed) => {
+    const mine = open.get(client) ?? [];
+    open.set(client, mine);
+    const line = `010-${String((n * 7 + client) % 10000).padStart(4, '0')}-${String(n % 10000).padStart(4, '0')}`;
+    const customer = `CUST${String((n * 31 + client) % 120000).padStart(6, '0')}`;
+    await timed(
+      { op: 'kos-insert' },
+      `INSERT INTO ${KOS_LOG} (request_id, integration_type, is_success, response_time_ms, request_data) VALUES ($1, 'PRODUCT_CHANGE', true, $2, $3)`,
+      [`LOAD-${client}-${n}`, 40 + (n % 400), JSON.stringify({ lineNumber: line })],
+    );
+    if (n % 3 === 0) {
+      const made = await timed(
+        { op: 'request-insert' },
+        `INSERT INTO ${HISTORY} (line_number, customer_id, current_product_code, target_product_code) VALUES ($1, $2, 'PLAN_A', 'PLAN_B') RETURNING id`,
+        [line, customer],
       );
-      if (n % 3 === 0) {
-        const made = await timed(
-          'request-insert',
-          `INSERT INTO ${HISTORY} (line_number, customer_id, current_product_code, target_product_code) VALUES ($1, $2, 'PLAN_A', 'PLAN_B') RETURNING id`,
-          [line, customer],
-        );
-        if (made[0]) open.push({ id: String(made[0]['id']), status: 'REQUESTED' });
-      }
-      const req = open.shift();
-      if (req) {
-        const next = NEXT_STATUS[req.status] ?? (n % 33 === 0 ? 'FAILED' : 'COMPLETED');
-        await timed(
-          'status-update',
-          `UPDATE ${HISTORY} SET process_status = $2::varchar, updated_at = now(), processed_at = CASE WHEN $2::varchar IN ('COMPLETED', 'FAILED') THEN now() END WHERE id = $1`,
-          [req.id, next],
-        );
-        if (next === 'VALIDATED' || next === 'PROCESSING') open.push({ id: req.id, status: next });
-      }
-      const sampleLine = `010-${String((n * 13) % 10000).padStart(4, '0')}-${String((n * 17) % 10000).padStart(4, '0')}`;
-      await timed(
-        'read-line',
-        `SELECT id, process_status, requested_at FROM ${HISTORY} WHERE line_number = $1 AND process_status = $2 AND requested_at > now() - interval '30 days' ORDER BY requested_at DESC LIMIT 20`,
-        [sampleLine, 'COMPLETED'],
-      );
-      await timed('read-customer', `SELECT id, line_number, process_status, requested_at FROM ${HISTORY} WHERE customer_id = $1 ORDER BY requested_at DESC LIMIT 20`, [customer]);
-      await timed(
-        'read-kos',
-        `SELECT id, is_success, response_time_ms, created_at FROM ${KOS_LOG} WHERE request_id = $1 AND integration_type = 'PRODUCT_CHANGE' AND created_at > now() - interval '7 days' ORDER BY created_at DESC LIMIT 10`,
-        [`LOAD-${client}-${Math.max(1, n - 5)}`],
-      );
+      if (made[0]) mine.push({ id: String(made[0]['id']), status: 'REQUESTED' });
     }
-    await c.end();
+    const req = mine.shift();
+    if (req) {
+      const next = NEXT_STATUS[req.status] ?? (n % 33 === 0 ? 'FAILED' : 'COMPLETED');
+      await timed(
+        { op: 'status-update' },
+        `UPDATE ${HISTORY} SET process_status = $2::varchar, updated_at = now(), processed_at = CASE WHEN $2::varchar IN ('COMPLETED', 'FAILED') THEN now() END WHERE id = $1`,
+        [req.id, next],
+      );
+      if (next === 'VALIDATED' || next === 'PROCESSING') mine.push({ id: req.id, status: next });
+    }
+    const sampleLine = `010-${String((n * 13) % 10000).padStart(4, '0')}-${String((n * 17) % 10000).padStart(4, '0')}`;
+    await timed(
+      { op: 'read-line' },
+      `SELECT id, process_status, requested_at FROM ${HISTORY} WHERE line_number = $1 AND process_status = $2 AND requested_at > now() - interval '30 days' ORDER BY requested_at DESC LIMIT 20`,
+      [sampleLine, 'COMPLETED'],
+    );
+    await timed({ op: 'read-customer' }, `SELECT id, line_number, process_status, requested_at FROM ${HISTORY} WHERE customer_id = $1 ORDER BY requested_at DESC LIMIT 20`, [customer]);
+    await timed(
+      { op: 'read-kos' },
+      `SELECT id, is_success, response_time_ms, created_at FROM ${KOS_LOG} WHERE request_id = $1 AND integration_type = 'PRODUCT_CHANGE' AND created_at > now() - interval '7 days' ORDER BY created_at DESC LIMIT 10`,
+      [`LOAD-${client}-${Math.max(1, n - 5)}`],
+    );
   });
-  return {
-    between: (from, to) => samples.filter((s) => s.start >= from && s.start <= to),
-    samples,
-    errors,
-    async stop() {
-      stopping = true;
-      await Promise.all(loops);
-    },
-  };
 }
 
 /** Milliseconds since the epoch, precise: comparable between the benchmark and its load process. */
