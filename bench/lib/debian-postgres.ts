@@ -130,7 +130,7 @@ export async function startPg15(settings: Record<string, string> = {}): Promise<
     ...settings,
   };
   try {
-    await pgProgram('initdb', ['-D', dataDir, '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'], owner);
+    await pgProgram('initdb', ['-D', dataDir, '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'], owner);
     await rm(pwfile, { force: true });
     const conf = Object.entries(all)
       .map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'`)
