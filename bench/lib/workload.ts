@@ -206,7 +206,8 @@ async function loadChild(): Promise<LoadChild> {
   const { fileURLToPath } = await import('node:url');
   const proc = fork(fileURLToPath(new URL('./load-process.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Its stdout goes to stderr: with --json, stdout carries only the result.
+    stdio: ['ignore', 2, 'inherit', 'ipc'],
   });
   const messages: Array<{ type: string; samples?: ServiceSample[]; errors?: string[] }> = [];
   const waiters: Array<() => void> = [];
