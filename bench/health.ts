@@ -31,11 +31,13 @@ async function timed(fn: () => Promise<unknown>, runs: number): Promise<number[]
 
 export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
   const small = args.includes('--small');
+  const tiny = args.includes('--tiny');
+  const runs = tiny ? 3 : RUNS;
   note('starting PostgreSQL 14 and loading data …');
   const bench = await benchDatabase();
   try {
     const t0 = performance.now();
-    const loaded = await loadSampleData(bench.pool, small ? { months: 3, logsPerMonth: 20_000, changeRequests: 30_000 } : { months: 15, logsPerMonth: 68_000, changeRequests: 300_000 });
+    const loaded = await loadSampleData(bench.pool, tiny ? { months: 2, logsPerMonth: 300, changeRequests: 1000 } : small ? { months: 3, logsPerMonth: 20_000, changeRequests: 30_000 } : { months: 15, logsPerMonth: 68_000, changeRequests: 300_000 });
     note(`loaded ${loaded.logRows} log rows and ${loaded.changeRequests} change requests in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
     const env = { DATABASE_URL: bench.url, DBOPS_ENVIRONMENT: 'bench' };
@@ -68,12 +70,12 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       if (failed.length) throw new Error(`a check failed: ${failed.map((f) => f.message).join('; ')}`);
     };
     await timed(check, 3); // warm the cache and the connections
-    const checkMs = await timed(check, RUNS);
+    const checkMs = await timed(check, runs);
 
     // End to end through the runner: lock, record in ops.job_run, snapshot in ops.health_snapshot.
     const job = registerJob(healthCheck);
     const deps = { target, settings, env: { ...env, DBOPS_TPS_WARNING_BELOW: '0' }, log, services: {}, afterRun: [] };
-    const endToEnd = await timed(() => runJob(job, { mode: 'probe' }, deps, { trigger: 'cli' }), 10);
+    const endToEnd = await timed(() => runJob(job, { mode: 'probe' }, deps, { trigger: 'cli' }), tiny ? 2 : 10);
 
     // Business queries: the job's index-bound ones against the obvious GROUP BY over the window.
     const w = windowsFor(new Date(), 24);
@@ -82,7 +84,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     const ours = await timed(async () => {
       await bench.pool.query(pc.text, pc.values);
       await bench.pool.query(kos.text, kos.values);
-    }, RUNS);
+    }, runs);
     const naive = await timed(async () => {
       await bench.pool.query(
         `SELECT process_status, count(*), avg(extract(epoch FROM processed_at - requested_at)) FROM product_change.pc_product_change_history
@@ -93,14 +95,14 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
         'SELECT integration_type, is_success, count(*) FROM product_change.pc_kos_integration_log WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2',
         [w.previousFrom, w.to],
       );
-    }, RUNS);
+    }, runs);
     await pool.end();
 
     const medianMs = Math.round(median(checkMs) * 10) / 10;
     const ratio = median(naive) / median(ours);
     return {
       name: 'health',
-      title: `health-check, database side, on ${loaded.logRows.toLocaleString('en')} log rows and ${loaded.changeRequests.toLocaleString('en')} change requests (${RUNS} runs)`,
+      title: `health-check, database side, on ${loaded.logRows.toLocaleString('en')} log rows and ${loaded.changeRequests.toLocaleString('en')} change requests (${runs} runs)`,
       table: [
         ['full DB-side check, median', `${medianMs} ms`],
         ['statements per check', String(queries)],

@@ -4,7 +4,7 @@
  * database cloned twice), with the service's insert workload running throughout, measured idle,
  * during the job and during the DELETE path.
  *
- *   npm run bench -- partitions [--json] [--rows-per-month 80000]
+ *   npm run bench -- partitions [--json] [--rows-per-month 80000] [--tiny]
  */
 import pg from 'pg';
 import { partitionMaintenance } from '../src/jobs/partition-maintenance/index.js';
@@ -15,6 +15,7 @@ import { loadSampleData } from '../src/platform/db/sample-data.js';
 import { registerJob } from '../src/shared/job.js';
 import { createLogger } from '../src/platform/log.js';
 import { runJob } from '../src/shared/runner/run-job.js';
+import { clock, closeLoads, warmLoads, spawnLoad, within, type Sample } from './lib/workload.js';
 import { benchDatabase, note, percentile, type BenchResult } from './support.js';
 
 const LOG = 'product_change.pc_kos_integration_log';
@@ -22,41 +23,23 @@ const MONTHS = 15;
 const INSERTERS = 4;
 const DELETE_BATCH = 5000;
 
-interface Sample {
-  start: number;
-  ms: number;
-}
+/** Denser than the plan's 100/s (4 clients, 40 ms apart), so a job of ~100 ms still gets a p99 worth reading. */
+const LOAD = { clients: INSERTERS, pauseMs: 4 };
 
-/** The service's traffic: a few clients inserting integration-log rows, each insert timed. */
-function startWorkload(url: string) {
-  const samples: Sample[] = [];
-  const failures: string[] = [];
-  let stopping = false;
-  const loops = Array.from({ length: INSERTERS }, async (_, i) => {
-    const c = new pg.Client({ connectionString: url, application_name: `pc-app-${i}` });
-    c.on('error', () => undefined);
-    await c.connect();
-    while (!stopping) {
-      const start = performance.now();
-      try {
-        await c.query(`INSERT INTO ${LOG} (request_id, integration_type, is_success, response_time_ms, request_data) VALUES ($1, 'PRODUCT_CHANGE', true, 120, '{"lineNumber":"010-0000-0000"}')`, [`BENCH-${i}`]);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-      samples.push({ start, ms: performance.now() - start });
-      // About 100 inserts a second across the clients, the plan's transaction rate.
-      await new Promise((r) => setTimeout(r, 40));
-    }
+/** The four DDL statements' own server time (pg_stat_statements), against the job's wall time. */
+async function ddlServerMs(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ ms: number | null }>(
+      `SELECT sum(total_exec_time)::float8 AS ms FROM pg_stat_statements
+        WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND (query LIKE 'ALTER TABLE %DETACH PARTITION%' OR query LIKE 'DROP TABLE %')`,
+    );
+    return rows[0]?.ms ?? NaN;
+  } finally {
     await c.end();
-  });
-  return {
-    between: (from: number, to: number) => samples.filter((s) => s.start >= from && s.start <= to).map((s) => s.ms),
-    failures,
-    async stop() {
-      stopping = true;
-      await Promise.all(loops);
-    },
-  };
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,8 +47,12 @@ const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
   const flag = args.indexOf('--rows-per-month');
-  const perMonth = flag >= 0 ? Number(args[flag + 1]) : 80_000;
-  const bench = await benchDatabase({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min' });
+  const perMonth = flag >= 0 ? Number(args[flag + 1]) : args.includes('--tiny') ? 300 : 80_000;
+  warmLoads();
+  const bench = await benchDatabase({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min' }).catch(async (err: unknown) => {
+    await closeLoads();
+    throw err;
+  });
   try {
     note(`loading ${MONTHS} months × ${perMonth} integration-log rows…`);
     const t0 = performance.now();
@@ -82,18 +69,24 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     const cutoff = monthStart(new Date(), -12);
 
     // Idle: the same workload with nothing else running.
-    const idle = startWorkload(jobUrl);
+    // The inserts run in a child process, so the job's own JavaScript does not delay their timing.
+    const all: Sample[] = [];
+    const idle = await spawnLoad('inserts', jobUrl, LOAD);
     await sleep(500);
-    const idleFrom = performance.now();
+    const idleFrom = clock();
     await sleep(4000);
-    const idleMs = idle.between(idleFrom, performance.now());
-    await idle.stop();
+    const idleTo = clock();
+    const idleRun = await idle.stop();
+    all.push(...idleRun.samples);
+    const idleMs = within(idleRun.samples, idleFrom, idleTo).map((x) => x.ms);
 
     // This job.
-    const jobLoad = startWorkload(jobUrl);
+    const jobLoad = await spawnLoad('inserts', jobUrl, LOAD);
     await sleep(500);
     const env = { DATABASE_URL: jobUrl, DBOPS_ENVIRONMENT: 'bench' };
+    const ddlBefore = await ddlServerMs(jobUrl);
     const jobStart = performance.now();
+    const jobFrom = clock();
     const report = await runJob(
       registerJob(partitionMaintenance),
       {},
@@ -101,9 +94,14 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       { trigger: 'cli' },
     );
     const jobEnd = performance.now();
+    const jobTo = clock();
+    const ddlMs = (await ddlServerMs(jobUrl)) - (Number.isNaN(ddlBefore) ? 0 : ddlBefore);
+    const ddlActions = report.actions.filter((a) => /DETACH PARTITION|DROP TABLE/.test(a.statement ?? ''));
+    const stepMs = Object.values(report.timings.steps).reduce((n, v) => n + v, 0);
     await sleep(300);
-    const jobInserts = jobLoad.between(jobStart, jobEnd);
-    await jobLoad.stop();
+    const jobRun = await jobLoad.stop();
+    all.push(...jobRun.samples);
+    const jobInserts = within(jobRun.samples, jobFrom, jobTo).map((x) => x.ms);
     if (report.status !== 'ok') throw new Error(`the job did not finish cleanly: ${report.status}: ${report.summary}`);
     const dropped = (report.data as { tables: Array<{ dropped: Array<{ estimatedRows?: number }> }> }).tables[0]!.dropped;
     const jobRemoved = dropped.reduce((n, d) => n + (d.estimatedRows ?? 0), 0);
@@ -111,9 +109,10 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     // The naive path on the clone.
     const del = new pg.Client({ connectionString: deleteUrl, options: '-c TimeZone=UTC' });
     await del.connect();
-    const deleteLoad = startWorkload(deleteUrl);
+    const deleteLoad = await spawnLoad('inserts', deleteUrl, LOAD);
     await sleep(500);
     const deleteStart = performance.now();
+    const deleteFrom = clock();
     let deleted = 0;
     for (;;) {
       const r = await del.query(
@@ -126,9 +125,11 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     const deleteOnlyMs = performance.now() - deleteStart;
     await del.query(`VACUUM ${LOG}`);
     const deleteEnd = performance.now();
+    const deleteTo = clock();
     await sleep(300);
-    const deleteInserts = deleteLoad.between(deleteStart, deleteEnd);
-    await deleteLoad.stop();
+    const deleteRun = await deleteLoad.stop();
+    all.push(...deleteRun.samples);
+    const deleteInserts = within(deleteRun.samples, deleteFrom, deleteTo).map((x) => x.ms);
     await del.end();
 
     const jobWall = jobEnd - jobStart;
@@ -137,14 +138,15 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     const p = (xs: number[], q: number) => percentile(xs, q);
     const idleP99 = p(idleMs, 99);
     const jobP99 = p(jobInserts, 99);
-    const failures = idle.failures.length + jobLoad.failures.length + deleteLoad.failures.length;
+    const failures = all.filter((x) => x.failed).length;
     const goalMet = ratio >= 50 && jobP99 <= 2 * idleP99 && failures === 0;
     return {
       name: 'partitions',
       title: `Retention on ${loaded.logRows.toLocaleString('en-US')} rows in ${MONTHS} monthly partitions: partition-maintenance vs batched DELETE + VACUUM`,
       table: [
         ['rows removed (job: planner estimate / DELETE)', `${jobRemoved}`, `${deleted}`],
-        ['partition-maintenance wall time', fmt(jobWall)],
+        ['partition-maintenance wall time', fmt(jobWall), `(runner ${fmt(jobWall - stepMs)}, table ${fmt(stepMs)})`],
+        [`its ${ddlActions.length} DDL statements' own time (server)`, fmt(ddlMs), `job / DDL ${(jobWall / ddlMs).toFixed(1)}×`, `table step / DDL ${(stepMs / ddlMs).toFixed(1)}×`],
         ['batched DELETE + VACUUM wall time', fmt(deleteWall), `(DELETE ${fmt(deleteOnlyMs)}, VACUUM ${fmt(deleteWall - deleteOnlyMs)})`],
         ['job lock wait (reported)', fmt((report.data as { lockWaitMs: number }).lockWaitMs)],
         ['insert p50 / p99 idle', fmt(p(idleMs, 50)), fmt(idleP99), `n=${idleMs.length}`],
@@ -157,7 +159,8 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       goalMet,
       rows: loaded.logRows,
       removed: { job: jobRemoved, delete: deleted },
-      wallMs: { job: jobWall, delete: deleteWall, deleteOnly: deleteOnlyMs },
+      wallMs: { job: jobWall, jobTableStep: stepMs, ddl: ddlMs, delete: deleteWall, deleteOnly: deleteOnlyMs },
+      ddlRatio: jobWall / ddlMs,
       insertMs: {
         idle: { p50: p(idleMs, 50), p99: idleP99, n: idleMs.length },
         job: { p50: p(jobInserts, 50), p99: jobP99, n: jobInserts.length },
@@ -167,6 +170,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     };
   } finally {
     // The pool was ended before cloning (CREATE DATABASE ... TEMPLATE needs the source idle).
+    await closeLoads();
     await bench.pool.end().catch(() => undefined);
     await bench.server.stop().catch(() => undefined);
   }

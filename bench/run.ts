@@ -26,6 +26,6 @@ if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else {
   process.stdout.write(`\n${result.title}\n`);
   for (const row of result.table) process.stdout.write(`  ${row[0]!.padEnd(44)} ${row.slice(1).join('  ')}\n`);
-  if (result.ratio !== undefined) process.stdout.write(`  ratio (baseline / dbops): ${result.ratio.toFixed(2)}×\n`);
+  if (result.ratio !== undefined) process.stdout.write(`  ratio (${result.ratioLabel ?? 'baseline / dbops'}): ${result.ratio.toFixed(2)}×\n`);
   if (result.goal) process.stdout.write(`  goal: ${result.goal} — ${result.goalMet ? 'met' : 'NOT met'}\n`);
 }

@@ -25,20 +25,24 @@ const settle = () => new Promise((r) => setTimeout(r, 700));
 const rules = { analyzeThreshold: 50, analyzeScaleFactor: 0.1, analyzeMaxAgeDays: 7 };
 
 export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
-  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? ROUNDS);
+  // --tiny: a few thousand rows, one round (the smoke test).
+  const tiny = args.includes('--tiny');
+  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (tiny ? 1 : ROUNDS));
+  const extraTables = tiny ? 3 : EXTRA_TABLES;
+  const rowsPerTable = tiny ? 500 : ROWS_PER_TABLE;
   note('starting PostgreSQL 14 (autovacuum off, so only the contenders analyze)…');
   const bench = await benchDatabase({ autovacuum: 'off' });
   try {
     const now = new Date();
     note('loading ~1M rows…');
-    const sample = await loadSampleData(bench.pool, { months: 11, monthsAhead: 3, logsPerMonth: 55_000, changeRequests: 150_000, now });
+    const sample = await loadSampleData(bench.pool, { months: 11, monthsAhead: 3, logsPerMonth: tiny ? 300 : 55_000, changeRequests: tiny ? 1000 : 150_000, now });
     await bench.pool.query('CREATE SCHEMA bench');
-    for (let i = 1; i <= EXTRA_TABLES; i++) {
+    for (let i = 1; i <= extraTables; i++) {
       const t = `bench.t${String(i).padStart(2, '0')}`;
       await bench.pool.query(`CREATE TABLE ${t} (id int PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), note text, at timestamptz)`);
       await bench.pool.query(
         `INSERT INTO ${t} SELECT g, 'C' || (g % 5000), (random() * 1000)::numeric(12,2), md5(g::text), now() - g * interval '1 minute' FROM generate_series(1, $1) g`,
-        [ROWS_PER_TABLE],
+        [rowsPerTable],
       );
     }
     const { rows: shape } = await bench.pool.query<{ tables: string; rows: string }>(
@@ -55,11 +59,16 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     };
     const job = registerJob(statsRefresh);
 
-    /** Changes on a session that ends: PostgreSQL 14 sends a backend's counters when it exits. */
-    const change = async (statements: string[]) => {
+    /**
+     * Changes on a session that ends: PostgreSQL 14 sends a backend's counters when it exits.
+     * Then VACUUM (which leaves the analyze counters alone) of what changed, so the contender
+     * measured second does not read the dead rows of both rounds of changes.
+     */
+    const change = async (statements: string[], vacuum: string[]) => {
       const c = new pg.Client({ connectionString: bench.url });
       await c.connect();
       for (const s of statements) await c.query(s);
+      for (const v of vacuum) await c.query(`VACUUM ${v}`);
       await c.end();
       await settle();
     };
@@ -88,7 +97,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     await runJob(job, {}, deps, { trigger: 'cli' });
     await settle();
 
-    const scenario = async (name: string, changes: string[]) => {
+    const scenario = async (name: string, changes: string[], vacuum: string[]) => {
       const full: number[] = [];
       const ours: number[] = [];
       let fullAnalyzed = 0;
@@ -97,14 +106,14 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
       let oursState = '';
       note(`${name}:`);
       for (let r = 0; r < rounds; r++) {
-        await change(changes);
+        await change(changes, vacuum);
         const a = await measure('ANALYZE (database-wide)', async () => {
           await bench.pool.query('ANALYZE');
         });
         full.push(a.ms);
         fullAnalyzed = a.analyzed;
         fullState = a.state;
-        await change(changes);
+        await change(changes, vacuum);
         const b = await measure('stats-refresh', async () => {
           const report = await runJob(job, {}, deps, { trigger: 'cli' });
           if (report.status === 'failed') throw new Error(report.summary);
@@ -124,11 +133,12 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
        SELECT 'BENCH-' || g, 'PRODUCT_CHANGE', true, 120, now() - random() * interval '1 hour'
          FROM generate_series(1, (SELECT (count(*) * 0.15)::int FROM ${current})) g`,
     ];
-    const a = await scenario('a few tables changed (3 tables by 20 %, 15 % more rows in the current log partition)', few);
+    const a = await scenario('a few tables changed (3 tables by 20 %, 15 % more rows in the current log partition)', few, ['bench.t01', 'bench.t02', 'bench.t03', current]);
     const big = [`UPDATE ${qualified(PLAN_SCHEMA, PLAN_TABLES.kosLog)} SET response_time_ms = coalesce(response_time_ms, 0) + 1 WHERE id % 5 = 0`];
-    const b = await scenario('20 % of the log updated: its parent is past its threshold', big);
+    const b = await scenario('20 % of the log updated: its parent is past its threshold', big, [parent]);
 
     const ratio = a.full / a.ours;
+    const parentRatio = b.full / b.ours;
     const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
     return {
       name: 'stats',
@@ -137,12 +147,13 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
         ['A few changed: ANALYZE (database-wide)', fmt(a.full), `${a.fullAnalyzed} relations`, `parent ${a.fullState}`],
         ['A few changed: stats-refresh (whole job)', fmt(a.ours), `${a.oursAnalyzed} relations`, `parent ${a.oursState}`],
         ['Parent past threshold: ANALYZE (database-wide)', fmt(b.full), `${b.fullAnalyzed} relations`, `parent ${b.fullState}`],
-        ['Parent past threshold: stats-refresh', fmt(b.ours), `${b.oursAnalyzed} relations`, `parent ${b.oursState}`, `ratio ${(b.full / b.ours).toFixed(2)}×`],
+        ['Parent past threshold: stats-refresh', fmt(b.ours), `${b.oursAnalyzed} relations`, `parent ${b.oursState}`, `parentRatio ${parentRatio.toFixed(2)}×`],
       ],
       ratio,
-      goal: 'a few tables changed: at least 5× less time than database-wide ANALYZE, the partitioned parent fresh in both',
-      goalMet: ratio >= 5 && a.fullState.startsWith('fresh') && a.oursState.startsWith('fresh'),
-      scenarios: { fewChanged: a, parentPastThreshold: { ...b, ratio: b.full / b.ours } },
+      goal: 'a few tables changed: at least 5× less time than database-wide ANALYZE, the partitioned parent fresh in both; parent past threshold: never slower than ANALYZE (parentRatio ≥ 1)',
+      goalMet: ratio >= 5 && a.fullState.startsWith('fresh') && a.oursState.startsWith('fresh') && parentRatio >= 1,
+      parentRatio,
+      scenarios: { fewChanged: a, parentPastThreshold: { ...b, ratio: parentRatio } },
       current,
     };
   } finally {

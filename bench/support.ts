@@ -9,6 +9,8 @@ export interface BenchResult {
   /** Rows of [label, ...values] for the readable table. */
   table: string[][];
   ratio?: number;
+  /** What `ratio` divides, for the table (default: baseline / dbops). */
+  ratioLabel?: string;
   goal?: string;
   goalMet?: boolean;
   [key: string]: unknown;

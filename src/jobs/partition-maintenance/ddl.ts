@@ -86,8 +86,11 @@ function toBlocker(r: ActivityRow, mode: string, relation: string): Blocker {
  * Short transactions of the service (an insert) are not blockers; the retries get past them.
  */
 export async function findBlockers(db: Queryable, stmt: DdlStatement, lockTimeoutMs: number): Promise<Blocker[]> {
-  const { rows } = await db.query<ActivityRow & { mode: string; relation: string }>(
-    `SELECT DISTINCT ON (a.pid) a.pid, a.usename, a.application_name, a.client_addr::text AS client_addr, a.state,
+  const { rows } = await db.query<ActivityRow & { mode: string; relation: string }>(BLOCKERS_SQL, [JSON.stringify(stmt.locks), lockTimeoutMs]);
+  return rows.map((r) => toBlocker(r, r.mode, r.relation));
+}
+
+const BLOCKERS_SQL = `SELECT DISTINCT ON (a.pid) a.pid, a.usename, a.application_name, a.client_addr::text AS client_addr, a.state,
             round(extract(epoch FROM now() - a.xact_start)::numeric, 1) AS xact_seconds,
             l.mode, l.relation::regclass::text AS relation, left(a.query, 200) AS query
        FROM pg_locks l
@@ -99,10 +102,21 @@ export async function findBlockers(db: Queryable, stmt: DdlStatement, lockTimeou
         AND a.pid <> pg_backend_pid()
         AND a.application_name IS DISTINCT FROM current_setting('application_name')
         AND (a.state LIKE 'idle in transaction%' OR a.xact_start < now() - $2 * interval '1 millisecond')
-      ORDER BY a.pid, a.xact_start`,
-    [JSON.stringify(stmt.locks), lockTimeoutMs],
+      ORDER BY a.pid, a.xact_start`;
+
+/**
+ * The DDL session's first round trip: its pid, its lock_timeout set, and the sessions that would
+ * block the statement (findBlockers), in one query instead of three.
+ */
+async function prepareSession(client: pg.PoolClient, stmt: DdlStatement, lockTimeoutMs: number): Promise<{ pid: number; blockers: Blocker[] }> {
+  const { rows } = await client.query<{ me: number } & { [K in keyof ActivityRow]: ActivityRow[K] | null } & { mode: string | null; relation: string | null }>(
+    `WITH me AS MATERIALIZED (SELECT pg_backend_pid() AS me, set_config('lock_timeout', $3, false) AS lock_timeout)
+     SELECT me.me, b.* FROM me LEFT JOIN LATERAL (${BLOCKERS_SQL}) b ON true`,
+    [JSON.stringify(stmt.locks), lockTimeoutMs, String(Math.round(lockTimeoutMs))],
   );
-  return rows.map((r) => toBlocker(r, r.mode, r.relation));
+  const blockers: Blocker[] = [];
+  for (const r of rows) if (r.pid !== null) blockers.push(toBlocker({ ...r, pid: r.pid }, r.mode ?? '', r.relation ?? ''));
+  return { pid: rows[0]!.me, blockers };
 }
 
 /** The sessions a waiting backend is queued behind, right now. */
@@ -144,18 +158,6 @@ export async function runDdl(
   let lockWaitMs = 0;
   let attempts = 0;
 
-  const waitStart = performance.now();
-  for (;;) {
-    const found = await findBlockers(ctx.db, stmt, policy.lockTimeoutMs);
-    mergeBlockers(blockers, found);
-    if (found.length === 0 || performance.now() - waitStart >= policy.blockerWaitMs || ctx.signal.aborted) break;
-    if (attempts === 0 && blockers.size === found.length) {
-      ctx.log.warn(`waiting for ${found.length} blocking session(s) before: ${stmt.description}`, { pids: found.map((b) => b.pid) });
-    }
-    await pause(Math.min(500, policy.blockerWaitMs), ctx.signal);
-  }
-  if (blockers.size > 0) lockWaitMs += performance.now() - waitStart;
-
   const result = (): DdlResult => ({
     attempts,
     durationMs: Math.round(performance.now() - started),
@@ -165,10 +167,22 @@ export async function runDdl(
 
   try {
     await ctx.db.withClient(async (client) => {
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      const pid = rows[0]!.pid;
-      await client.query(`SET lock_timeout = ${Math.round(policy.lockTimeoutMs)}`);
+      const first = await prepareSession(client, stmt, policy.lockTimeoutMs);
+      const pid = first.pid;
       try {
+        // Sessions that would outlast an attempt: wait (up to blockerWaitMs) for them to leave first.
+        const waitStart = performance.now();
+        let found = first.blockers;
+        for (;;) {
+          mergeBlockers(blockers, found);
+          if (found.length === 0 || performance.now() - waitStart >= policy.blockerWaitMs || ctx.signal.aborted) break;
+          if (attempts === 0 && blockers.size === found.length) {
+            ctx.log.warn(`waiting for ${found.length} blocking session(s) before: ${stmt.description}`, { pids: found.map((b) => b.pid) });
+          }
+          await sleep(Math.min(500, policy.blockerWaitMs), ctx.signal);
+          found = await findBlockers(client, stmt, policy.lockTimeoutMs);
+        }
+        if (blockers.size > 0) lockWaitMs += performance.now() - waitStart;
         await pRetry(
           async (n) => {
             attempts = n;

@@ -68,6 +68,8 @@ export class TableMaintenance {
   private columns: string[] = [];
   private defaultPart: PartitionInfo | undefined;
   private failedLocks = false;
+  /** DDL statements completed (or attempted: a failed one may have changed the partitions). */
+  private ddlDone = 0;
   readonly report: TableReport;
 
   constructor(
@@ -117,8 +119,9 @@ export class TableMaintenance {
 
   private async inspect(): Promise<TableReport['kind']> {
     const { policy } = this.o;
-    const { rows } = await this.ctx.db.query<{ oid: number; relkind: string; partkey: string | null; key_type: string | null }>(
-      `SELECT c.oid, c.relkind, pg_get_partkeydef(c.oid) AS partkey, format_type(a.atttypid, a.atttypmod) AS key_type
+    const { rows } = await this.ctx.db.query<{ oid: number; relkind: string; partkey: string | null; key_type: string | null; columns: string[] }>(
+      `SELECT c.oid, c.relkind, pg_get_partkeydef(c.oid) AS partkey, format_type(a.atttypid, a.atttypmod) AS key_type,
+              ARRAY(SELECT x.attname::text FROM pg_attribute x WHERE x.attrelid = c.oid AND x.attnum > 0 AND NOT x.attisdropped ORDER BY x.attnum) AS columns
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped
@@ -136,11 +139,7 @@ export class TableMaintenance {
       return problem('partition.key-type', `${this.target}.${policy.key} is ${rel.key_type}; partition-maintenance handles ${KEY_TYPES.join(' and ')} keys`);
     }
     this.keyType = rel.key_type as KeyType;
-    const cols = await this.ctx.db.query<{ attname: string }>(
-      'SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum',
-      [rel.oid],
-    );
-    this.columns = cols.rows.map((r) => r.attname);
+    this.columns = rel.columns;
     if (rel.relkind === 'r') return 'unpartitioned';
     if (rel.relkind !== 'p') return problem('partition.not-a-table', `${this.target} is not a table (relkind ${rel.relkind})`);
     const expected = [`RANGE (${policy.key})`, `RANGE (${ident(policy.key)})`];
@@ -166,21 +165,28 @@ export class TableMaintenance {
     let parts = await this.partitions();
     const open = this.ctx.dryRun ? await this.ops.open(this.parentKey).catch(() => []) : await this.ops.open(this.parentKey);
     const planned: PartitionInfo[] = [];
+    // The partitions are read again only after a step changed them (each read costs a catalog
+    // query with a size per partition); a dry run changes nothing.
+    let listed = this.ddlDone;
+    const fresh = async () => {
+      if (!this.ctx.dryRun && this.ddlDone !== listed) {
+        listed = this.ddlDone;
+        parts = await this.partitions();
+      }
+      return parts;
+    };
 
     await this.resume(open, parts, planned);
-    if (!this.ctx.dryRun) parts = await this.partitions();
+    await fresh();
 
     if (this.defaultPart) await this.handleDefault(this.defaultPart, parts, planned);
-    if (!this.ctx.dryRun) parts = await this.partitions();
+    await fresh();
 
     await this.premake([...parts, ...planned], planned);
 
-    if (this.o.mode === 'all') {
-      if (!this.ctx.dryRun) parts = await this.partitions();
-      await this.retention(parts, open);
-    }
+    if (this.o.mode === 'all') await this.retention(await fresh(), open);
 
-    const after = this.ctx.dryRun ? [...parts, ...planned] : await this.partitions();
+    const after = this.ctx.dryRun ? [...parts, ...planned] : await fresh();
     this.checkAhead(after);
   }
 
@@ -564,6 +570,7 @@ export class TableMaintenance {
       this.planned(description, stmt.statement);
       return true;
     }
+    this.ddlDone++;
     try {
       const r = await runDdl(this.ctx, stmt, this.o.ddl, attempt);
       this.account(r);

@@ -46,6 +46,38 @@ export const statsRefresh = defineJob({
     };
 
     const plan = await timed('plan', () => planAnalyze(ctx.db, s, ctx.now()), null);
+    // The report reads statistics views only: it runs on another session while the ANALYZEs
+    // run, so the job takes about as long as its ANALYZEs (never longer than a plain ANALYZE).
+    const reportFindings: Finding[] = [];
+    const reportData: Record<string, unknown> = {};
+    const report = p.report
+      ? (async () => {
+          const indexes = await timed('indexes', () => listIndexes(ctx.db), []);
+          const statsSince = await ctx.db
+            .query<{ since: Date | null }>(
+              `SELECT coalesce((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()), pg_postmaster_start_time()) AS since`,
+            )
+            .then((r) => r.rows[0]?.since ?? null);
+          const indexFindings = [...invalidIndexes(indexes), ...duplicateIndexes(indexes), ...unusedIndexes(indexes, {
+              minMb: s.unusedIndexMinMb,
+              statsSince,
+              now: ctx.now(),
+              minDays: s.unusedIndexMinDays,
+              planned: new Set(PLAN_INDEXES.map((i) => `${PLAN_SCHEMA}.${i.name}`)),
+            })];
+          reportFindings.push(...(await withDefinitions(ctx.db, indexFindings)));
+          reportFindings.push(...(await timed('sequentialScans', () => heavySequentialScans(ctx.db, s), [])));
+          reportFindings.push(...(await timed('bloat', () => estimatedBloat(ctx.db, s), [])));
+          const slow = await timed('slowQueries', () => slowQueries(ctx.db, s), null);
+          if (slow) {
+            reportFindings.push(...slow.findings);
+            reportData['slowQueries'] = slow.data;
+          }
+          reportData['indexStatsSince'] = statsSince?.toISOString() ?? null;
+        })()
+      : Promise.resolve();
+    // Awaited below; this only keeps an early failure of the report from going unobserved meanwhile.
+    report.catch(() => undefined);
     let actions: Action[] = [];
     let analyzed = 0;
     if (plan && ctx.dryRun) {
@@ -70,30 +102,9 @@ export const statsRefresh = defineJob({
       analyzed,
       partitionedParents: plan?.freshParents.map((f) => ({ ...f, fresh: true })) ?? [],
     };
-    if (p.report) {
-      const indexes = await timed('indexes', () => listIndexes(ctx.db), []);
-      const statsSince = await ctx.db
-        .query<{ since: Date | null }>(
-          `SELECT coalesce((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()), pg_postmaster_start_time()) AS since`,
-        )
-        .then((r) => r.rows[0]?.since ?? null);
-      const indexFindings = [...invalidIndexes(indexes), ...duplicateIndexes(indexes), ...unusedIndexes(indexes, {
-          minMb: s.unusedIndexMinMb,
-          statsSince,
-          now: ctx.now(),
-          minDays: s.unusedIndexMinDays,
-          planned: new Set(PLAN_INDEXES.map((i) => `${PLAN_SCHEMA}.${i.name}`)),
-        })];
-      findings.push(...(await withDefinitions(ctx.db, indexFindings)));
-      findings.push(...(await timed('sequentialScans', () => heavySequentialScans(ctx.db, s), [])));
-      findings.push(...(await timed('bloat', () => estimatedBloat(ctx.db, s), [])));
-      const slow = await timed('slowQueries', () => slowQueries(ctx.db, s), null);
-      if (slow) {
-        findings.push(...slow.findings);
-        data.slowQueries = slow.data;
-      }
-      data.indexStatsSince = statsSince?.toISOString() ?? null;
-    }
+    await report;
+    findings.push(...reportFindings);
+    Object.assign(data, reportData);
 
     const failed = actions.filter((a) => a.status === 'failed').length;
     const count = (check: string) => findings.filter((f) => f.check === check).length;
