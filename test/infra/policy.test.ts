@@ -112,7 +112,7 @@ const mutations: Mutation[] = [
   { why: 'module parameter loses @secure()', file: KEYVAULT, from: "@secure()\nparam teamsWebhookUrl string", to: 'param teamsWebhookUrl string', check: 'secrets' },
   { why: 'hard-coded location', file: NETWORK, from: 'name: vnetName\n  location: location', to: "name: vnetName\n  location: 'koreacentral'", check: 'locations' },
   { why: 'missing description', file: MAIN, from: "@description('Log Analytics workspace name (plan 7.4.1: law-phonebill-prod).')\n", to: '', check: 'descriptions' },
-  { why: 'API version drift', file: NETWORK, from: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01'", to: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2024-07-01'", check: 'apiVersions' },
+  { why: 'API version drift', file: NETWORK, from: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01'", to: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2025-07-01'", check: 'apiVersions' },
   { why: "a plan password", file: PROD, from: "param alertLanguage = 'ko'", to: `param alertLanguage = 'ko'\n// ${['PC', 'App', '2025'].join('')}`, check: 'planPasswords' },
 ];
 

@@ -56,7 +56,8 @@ param deployerPrincipalId string
 @description('Tags applied to every resource.')
 param tags object
 
-var packageContainerName = 'app-package-${toLower(functionAppName)}'
+// A container name has at most 63 characters; the app's name may have 60.
+var packageContainerName = take('app-package-${toLower(functionAppName)}', 63)
 var deadLetterContainerName = 'eventgrid-deadletter'
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
@@ -90,13 +91,6 @@ var ipRules = [
     priority: 200 + i
   }
 ]
-
-var platformSettings = {
-  AzureWebJobsStorage__accountName: storage.name
-  AzureWebJobsStorage__credential: 'managedidentity'
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
-}
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
@@ -200,12 +194,33 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       ipSecurityRestrictionsDefaultAction: 'Deny'
       ipSecurityRestrictions: concat(serviceTagRules, ipRules)
       scmIpSecurityRestrictionsUseMain: true
-      appSettings: [
-        for setting in items(union(platformSettings, dbopsSettings)): {
+      // The platform's settings are literal entries, because the connection string is known only at
+      // run time and a for-expression must be known at the start (BCP178); the loop runs over the
+      // dbops settings, a parameter.
+      appSettings: concat(
+        [
+          {
+            name: 'AzureWebJobsStorage__accountName'
+            value: storage.name
+          }
+          {
+            name: 'AzureWebJobsStorage__credential'
+            value: 'managedidentity'
+          }
+          {
+            name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+            value: appInsights.properties.ConnectionString
+          }
+          {
+            name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+            value: 'Authorization=AAD'
+          }
+        ],
+        map(items(dbopsSettings), setting => {
           name: setting.key
           value: string(setting.value)
-        }
-      ]
+        })
+      )
     }
   }
   dependsOn: [
