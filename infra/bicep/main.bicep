@@ -251,8 +251,8 @@ param alertLanguage string
 @minValue(1)
 param budgetAmount int
 
-@description('First day of the budget, yyyy-MM-01.')
-param budgetStartDate string
+@description('First day of the budget, yyyy-MM-01. Defaults to the first day of the month of the deployment: Azure refuses a start date in a month that has passed.')
+param budgetStartDate string = utcNow('yyyy-MM-01')
 
 @description('Actual-cost notification thresholds in percent of the budget.')
 param budgetActualThresholds array
@@ -262,6 +262,12 @@ param budgetForecastThresholds array
 
 @description('Object id of the deploying principal (azd: AZURE_PRINCIPAL_ID); gets blob access to upload the function package. Empty to skip.')
 param deployerPrincipalId string = ''
+
+@description('Public CIDR ranges allowed to the Function App\'s scm (deployment) endpoint, e.g. the deployer\'s address as a /32 (azd: DBOPS_DEPLOYER_IP_RANGES, comma-separated). azd publishes the package to the scm endpoint from the deployer\'s machine.')
+param deployerIpRanges array = []
+
+@description('The read replica exists already (azd: DBOPS_REPLICA_EXISTS, set by the postprovision hook). createMode Replica is sent only when it does not, so a later provision is an update, not a second creation.')
+param replicaExists bool = false
 
 // ---------------------------------------------------------------- the plan's values
 
@@ -485,6 +491,7 @@ module postgres 'modules/postgres.bicep' = {
     serverName: serverName
     replicaName: replicaName
     deployReplica: deployReplica
+    replicaExists: replicaExists
     postgresVersion: postgresVersion
     skuName: skuName
     skuTier: skuTier
@@ -532,6 +539,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: 40
     allowedInboundIpRanges: functionAllowedIpRanges
     deployerPrincipalId: deployerPrincipalId
+    deployerIpRanges: deployerIpRanges
     tags: allTags
     dbopsSettings: {
       DBOPS_PG_HOST: postgres.outputs.serverFqdn
@@ -664,6 +672,15 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.functionAppName
 
 @description('Key Vault URI.')
 output DBOPS_KEYVAULT_URL string = keyVault.outputs.vaultUri
+
+@description('Name of the primary server (the postprovision hook restarts it when a static parameter is pending).')
+output AZURE_POSTGRES_SERVER_NAME string = postgres.outputs.serverName
+
+@description('Name of the read replica (empty without one).')
+output AZURE_POSTGRES_REPLICA_NAME string = postgres.outputs.replicaName
+
+@description('Resource group of the deployment.')
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
 
 @description('Resource id of the operations workbook.')
 output WORKBOOK_ID string = workbook.outputs.workbookId

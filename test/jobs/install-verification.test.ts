@@ -83,6 +83,24 @@ describe('install-verification', () => {
     await db.pool.query(`INSERT INTO product_change.pc_circuit_breaker_state (service_name) VALUES ('KOS_SERVICE')`);
   });
 
+  it('reports a setting that waits for a restart', async () => {
+    await withClusterLock(async () => {
+      // A static setting changed in the configuration file but not yet in effect: pending_restart.
+      const { rows } = await db.pool.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'max_connections'`);
+      const other = Number(rows[0]?.setting ?? '100') + 1;
+      await db.pool.query(`ALTER SYSTEM SET max_connections = ${other}`);
+      await db.pool.query('SELECT pg_reload_conf()');
+      try {
+        await expect.poll(async () => (await db.pool.query(`SELECT pending_restart FROM pg_settings WHERE name = 'max_connections'`)).rows[0]?.pending_restart).toBe(true);
+        const report = await run();
+        expect(report.findings).toContainEqual(expect.objectContaining({ check: 'setting.pendingRestart', severity: 'warning', target: 'max_connections' }));
+      } finally {
+        await db.pool.query('ALTER SYSTEM RESET max_connections');
+        await db.pool.query('SELECT pg_reload_conf()');
+      }
+    });
+  });
+
   it('says to migrate when the schema is missing', async () => {
     const empty = await createTestDatabase({ migrated: false });
     try {

@@ -40,7 +40,7 @@ param nodeVersion string
 param instanceMemoryMB int
 
 @description('Upper bound of Flex Consumption instances.')
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -50,6 +50,9 @@ param dbopsSettings object
 @description('Public IP ranges (CIDR) besides the Action Group and Event Grid service tags that may call the Function App, e.g. an operator network for the manual HTTP trigger.')
 param allowedInboundIpRanges array
 
+@description('Public CIDR ranges allowed to the scm (deployment) endpoint besides the main rules: azd deploy publishes the package from the deployer\'s machine to scm /api/publish.')
+param deployerIpRanges array
+
 @description('Object id of the principal that runs azd deploy; it gets Storage Blob Data Contributor on the package container\'s account. Empty to skip.')
 param deployerPrincipalId string
 
@@ -57,6 +60,16 @@ param deployerPrincipalId string
 param tags object
 
 // A container name has at most 63 characters; the app's name may have 60.
+var scmRules = [
+  for (range, i) in deployerIpRanges: {
+    name: 'allow-deployer-${i}'
+    action: 'Allow'
+    tag: 'Default'
+    ipAddress: range
+    priority: 100 + i
+  }
+]
+
 var packageContainerName = take('app-package-${toLower(functionAppName)}', 63)
 var deadLetterContainerName = 'eventgrid-deadletter'
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -189,11 +202,13 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       ipSecurityRestrictionsDefaultAction: 'Deny'
       ipSecurityRestrictions: concat(serviceTagRules, ipRules)
-      scmIpSecurityRestrictionsUseMain: true
+      // The scm site has rules of its own: the deployer's ranges, nothing else.
+      scmIpSecurityRestrictionsUseMain: false
+      scmIpSecurityRestrictionsDefaultAction: 'Deny'
+      scmIpSecurityRestrictions: scmRules
       // The platform's settings are literal entries, because the connection string is known only at
       // run time and a for-expression must be known at the start (BCP178); the loop runs over the
       // dbops settings, a parameter.

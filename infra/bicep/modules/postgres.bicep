@@ -19,6 +19,9 @@ param replicaName string
 @description('Deploy the read replica (plan 2.2.3).')
 param deployReplica bool
 
+@description('The replica exists already: createMode Replica (and its source) are sent only on creation.')
+param replicaExists bool
+
 @description('PostgreSQL major version (plan 2.2.1: 14).')
 @allowed([
   '14'
@@ -312,7 +315,9 @@ resource replica 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = if (de
     type: 'None'
   }
   properties: {
-    createMode: 'Replica'
+    // Replica is a creation mode: sent again to an existing replica it is refused, so a second
+    // provision sends none (an update of the replica).
+    createMode: replicaExists ? null : 'Replica'
     sourceServerResourceId: server.id
     storage: {
       storageSizeGB: storageSizeGB
@@ -378,7 +383,7 @@ output serverId string = server.id
 output serverName string = server.name
 
 @description('Host name of the primary server (DBOPS_PG_HOST).')
-output serverFqdn string = server.properties.fullyQualifiedDomainName
+output serverFqdn string = server.properties.?fullyQualifiedDomainName ?? ''
 
 @description('Resource id of the read replica (empty without a replica).')
 output replicaId string = deployReplica ? replica.id : ''
@@ -387,7 +392,7 @@ output replicaId string = deployReplica ? replica.id : ''
 output replicaName string = deployReplica ? replica.name : ''
 
 @description('Host name of the read replica (DBOPS_REPLICA_HOST; empty without a replica).')
-output replicaFqdn string = deployReplica ? replica!.properties.fullyQualifiedDomainName : ''
+output replicaFqdn string = deployReplica ? (replica.?properties.?fullyQualifiedDomainName ?? '') : ''
 
 @description('Name of the application database.')
 output databaseName string = database.name
