@@ -183,7 +183,8 @@ const POSTGRES = 'infra/bicep/modules/postgres.bicep';
 
 function flexibleServers(project: Project): { primary?: Declaration; replica?: Declaration } {
   const servers = resources(get(project, POSTGRES), FLEX);
-  const createMode = (d: Declaration) => stringValue(propertyPath(d.value, 'properties.createMode'));
+  // The replica sends createMode Replica only on creation (replicaExists ? null : 'Replica').
+  const createMode = (d: Declaration) => (propertyPath(d.value, 'properties.createMode')?.text.includes("'Replica'") ? 'Replica' : stringValue(propertyPath(d.value, 'properties.createMode')));
   return {
     primary: servers.find((d) => createMode(d) !== 'Replica'),
     replica: servers.find((d) => createMode(d) === 'Replica'),
