@@ -28,7 +28,9 @@ param deployReplica = true
 param postgresVersion = '14'
 param skuName = 'Standard_D4s_v3'
 param skuTier = 'GeneralPurpose'
-param replicaSkuName = 'Standard_D2s_v3'
+// Plan 2.2.3 says Standard_D2s_v3; a replica inherits the primary's memory settings and must be able
+// to take over, so it has the primary's size (docs/operations-plan.md, deviations).
+param replicaSkuName = 'Standard_D4s_v3'
 param replicaSkuTier = 'GeneralPurpose'
 param storageSizeGB = 256
 param storageAutoGrow = 'Enabled'

@@ -252,9 +252,9 @@ export interface BicepRun {
 }
 
 /** Runs `bicep <verb> <file> [options]`; with az, `az bicep <verb> --file <file> [options]`. */
-export function runBicep(cli: BicepCli, verb: 'build' | 'build-params' | 'lint', file: string, options: string[] = []): BicepRun {
+export function runBicep(cli: BicepCli, verb: 'build' | 'build-params' | 'lint', file: string, options: string[] = [], env: NodeJS.ProcessEnv = {}): BicepRun {
   const [cmd, args] = cli.kind === 'native' ? [cli.path, [verb, file, ...options]] : ['az', ['bicep', verb, '--file', file, ...options]];
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000, env: { ...process.env, ...env } });
   const diagnostics = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').filter((l) => /: (Warning|Error) [A-Za-z0-9-]+:/.test(l));
   return { status: r.status, stdout: r.stdout ?? '', diagnostics };
 }

@@ -67,6 +67,27 @@ describe.skipIf(!cli)(`the Bicep compiler and linter${cli ? '' : ` (skipped: ${s
     return r;
   };
 
+  it('main.bicepparam, the file azd reads, builds to the prod or dev values from DBOPS_PROFILE', () => {
+    if (!cli) return;
+    for (const profile of ['prod', 'dev']) {
+      const target = path.join(out, `main.${profile}.azd.parameters.json`);
+      const r = runBicep(cli, 'build-params', path.join(DIR, 'main.bicepparam'), ['--outfile', target], { DBOPS_PROFILE: profile });
+      expect(r.diagnostics).toEqual([]);
+      const json = parseJson<{ parameters: Record<string, { value: ArmValue }> }>(readFileSync(target, 'utf8'));
+      const azd = Object.fromEntries(Object.entries(json.parameters).map(([k, v]) => [k, v.value]));
+      const own = params[`main.${profile}.bicepparam`] ?? {};
+      // Compared with main.bicep's defaults filled in: a file may leave a default unsaid.
+      expect(scopeOf(template, azd).parameters, profile).toEqual(scopeOf(template, own).parameters);
+    }
+  });
+
+  it('sizes the replica like the primary, so it holds the inherited memory settings and can take over', () => {
+    const prod = params['main.prod.bicepparam'] ?? {};
+    expect(prod.deployReplica).toBe(true);
+    expect(prod.replicaSkuName).toBe(prod.skuName);
+    expect(prod.replicaSkuTier).toBe(prod.skuTier);
+  });
+
   it('sends createMode Replica only when the replica does not exist yet', () => {
     for (const [exists, want] of [
       [false, 'Replica'],

@@ -68,7 +68,7 @@ const mutations: Mutation[] = [
   { why: 'password auth in prod', file: PROD, from: "param passwordAuth = 'Disabled'", to: "param passwordAuth = 'Enabled'", check: 'primaryServer' },
   { why: 'customer-managed key', file: PROD, from: 'param useCustomerManagedKey = true', to: 'param useCustomerManagedKey = false', check: 'primaryServer' },
   { why: 'replica deployed', file: PROD, from: 'param deployReplica = true', to: 'param deployReplica = false', check: 'replica' },
-  { why: 'replica SKU', file: PROD, from: "param replicaSkuName = 'Standard_D2s_v3'", to: "param replicaSkuName = 'Standard_D4s_v3'", check: 'replica' },
+  { why: 'replica SKU', file: PROD, from: "param replicaSkuName = 'Standard_D4s_v3'", to: "param replicaSkuName = 'Standard_D2s_v3'", check: 'replica' },
   { why: 'replica region', file: PROD, from: "param replicaLocation = 'koreasouth'", to: "param replicaLocation = 'japaneast'", check: 'replica' },
   { why: 'database name', file: PROD, from: "param databaseName = 'product_change_db'", to: "param databaseName = 'postgres'", check: 'database' },
   { why: 'TLS minimum (value)', file: PROD, from: "param sslMinProtocolVersion = 'TLSv1.3'", to: "param sslMinProtocolVersion = 'TLSv1.2'", check: 'serverParameters' },

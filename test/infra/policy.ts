@@ -235,7 +235,7 @@ export function checkReplica(project: Project): string[] {
   const { replica } = flexibleServers(project);
   if (!replica) return ['no replica (createMode Replica) resource in postgres.bicep'];
   expectValue(problems, project, PROD, POSTGRES, replica.condition, true, 'replica deployed (deployReplica)');
-  expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'sku.name'), 'Standard_D2s_v3', 'replica sku.name');
+  expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'sku.name'), 'Standard_D4s_v3', 'replica sku.name');
   expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'location'), 'koreasouth', 'replica location');
   expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'properties.network.publicNetworkAccess'), 'Disabled', 'replica publicNetworkAccess');
   const source = propertyPath(replica.value, 'properties.sourceServerResourceId');
