@@ -39,7 +39,9 @@ describe.skipIf(!cli)(`the Bicep compiler and linter${cli ? '' : ` (skipped: ${s
       expect(r.diagnostics, `bicep build-params ${file}`).toEqual([]);
       expect(r.status, `bicep build-params ${file}`).toBe(0);
       const json = parseJson<{ parameters: Record<string, { value: ArmValue }> }>(readFileSync(target, 'utf8'));
-      params[path.basename(file)] = Object.fromEntries(Object.entries(json.parameters).map(([k, v]) => [k, v.value]));
+      const values: Record<string, ArmValue> = {};
+      for (const [k, v] of Object.entries(json.parameters)) values[k] = v.value;
+      params[path.basename(file)] = values;
     }
   }, 600_000);
   afterAll(() => {
@@ -74,7 +76,8 @@ describe.skipIf(!cli)(`the Bicep compiler and linter${cli ? '' : ` (skipped: ${s
       const r = runBicep(cli, 'build-params', path.join(DIR, 'main.bicepparam'), ['--outfile', target], { DBOPS_PROFILE: profile });
       expect(r.diagnostics).toEqual([]);
       const json = parseJson<{ parameters: Record<string, { value: ArmValue }> }>(readFileSync(target, 'utf8'));
-      const azd = Object.fromEntries(Object.entries(json.parameters).map(([k, v]) => [k, v.value]));
+      const azd: Record<string, ArmValue> = {};
+      for (const [k, v] of Object.entries(json.parameters)) azd[k] = v.value;
       const own = params[`main.${profile}.bicepparam`] ?? {};
       // Compared with main.bicep's defaults filled in: a file may leave a default unsaid.
       expect(scopeOf(template, azd).parameters, profile).toEqual(scopeOf(template, own).parameters);
