@@ -563,6 +563,10 @@ module functionApp 'modules/functionapp.bicep' = {
       DBOPS_ACS_EMAIL_SENDER: acsEmailSender
       DBOPS_ACS_SMS_FROM: acsSmsFrom
       DBOPS_ENVIRONMENT: environmentName
+      // Metrics are read in the region a resource lives in: the endpoints follow the servers' regions.
+      DBOPS_AZURE_LOCATION: location
+      DBOPS_AZURE_MONITOR_ENDPOINT: 'https://${location}.metrics.monitor.azure.com'
+      DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT: 'https://${replicaLocation}.metrics.monitor.azure.com'
       // Production: a server setting that differs from the plan is a warning, not a note.
       DBOPS_VERIFY_SETTINGS_SEVERITY: 'warning'
     }

@@ -159,6 +159,12 @@ describe.skipIf(!cli)(`the Bicep compiler and linter${cli ? '' : ` (skipped: ${s
     expect(dbops.DBOPS_PG_AUTH).toBe('entra');
     expect(dbops.DBOPS_PG_USER).toBe('func-dbops-phonebill-prod');
     expect(dbops.DBOPS_ALERT_LANGUAGE).toBe('ko');
+    // The metrics endpoints follow the regions the servers are deployed in.
+    const inRegion = moduleScope(template, scopes('main.prod.bicepparam', { location: 'japaneast', replicaLocation: 'japanwest' }), 'functionapp');
+    const regional = inRegion.scope.parameters.dbopsSettings as Record<string, ArmValue>;
+    expect(regional.DBOPS_AZURE_LOCATION).toBe('japaneast');
+    expect(regional.DBOPS_AZURE_MONITOR_ENDPOINT).toBe('https://japaneast.metrics.monitor.azure.com');
+    expect(regional.DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT).toBe('https://japanwest.metrics.monitor.azure.com');
     expect(config.scmIpSecurityRestrictionsUseMain).toBe(false);
     expect(config.scmIpSecurityRestrictionsDefaultAction).toBe('Deny');
     // The deployer's ranges reach the module and become the scm rules (an ARM copy loop).
