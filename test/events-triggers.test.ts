@@ -87,4 +87,15 @@ describe('event and alert triggers', () => {
     const garbage = await post('not json');
     expect(garbage.status).toBe(400);
   });
+
+  it('HTTP receiver: 503 with Retry-After when the alert cannot be recorded, so the action group retries', async () => {
+    // No database answers on port 1: recording the alert fails as it does during a failover.
+    const handler = alertHandler(() => ({ ...testDeps(db, { env }), target: { kind: 'url', url: 'postgres://dbops@127.0.0.1:1/none?connect_timeout=2' } }));
+    const res = await handler(
+      new HttpRequest({ method: 'POST', url: 'http://localhost/api/alerts/resource-health', body: { string: JSON.stringify(alertFor(ourServer, 'Fired', 'a503')) } }),
+      new InvocationContext(),
+    );
+    expect(res.status).toBe(503);
+    expect(new Headers(res.headers).get('retry-after')).toMatch(/^\d+$/);
+  });
 });

@@ -153,6 +153,8 @@ param allowedExtensions string
   'Enabled'
   'Disabled'
 ])
+// An on/off switch for password sign-in, not a secret: the name only looks like one.
+#disable-next-line secure-secrets-in-params
 param passwordAuth string = 'Disabled'
 
 @description('Administrator login, only with passwordAuth Enabled.')
@@ -249,8 +251,8 @@ param alertLanguage string
 @minValue(1)
 param budgetAmount int
 
-@description('First day of the budget, yyyy-MM-01.')
-param budgetStartDate string
+@description('First day of the budget, yyyy-MM-01. Defaults to the first day of the month of the deployment: Azure refuses a start date in a month that has passed.')
+param budgetStartDate string = utcNow('yyyy-MM-01')
 
 @description('Actual-cost notification thresholds in percent of the budget.')
 param budgetActualThresholds array
@@ -260,6 +262,12 @@ param budgetForecastThresholds array
 
 @description('Object id of the deploying principal (azd: AZURE_PRINCIPAL_ID); gets blob access to upload the function package. Empty to skip.')
 param deployerPrincipalId string = ''
+
+@description('Public CIDR ranges allowed to the Function App\'s scm (deployment) endpoint, e.g. the deployer\'s address as a /32 (azd: DBOPS_DEPLOYER_IP_RANGES, comma-separated). azd publishes the package to the scm endpoint from the deployer\'s machine.')
+param deployerIpRanges array = []
+
+@description('The read replica exists already (azd: DBOPS_REPLICA_EXISTS, set by the postprovision hook). createMode Replica is sent only when it does not, so a later provision is an update, not a second creation.')
+param replicaExists bool = false
 
 // ---------------------------------------------------------------- the plan's values
 
@@ -483,6 +491,7 @@ module postgres 'modules/postgres.bicep' = {
     serverName: serverName
     replicaName: replicaName
     deployReplica: deployReplica
+    replicaExists: replicaExists
     postgresVersion: postgresVersion
     skuName: skuName
     skuTier: skuTier
@@ -523,13 +532,14 @@ module functionApp 'modules/functionapp.bicep' = {
     functionAppName: functionAppName
     planName: 'plan-dbops-${environmentName}'
     storageAccountName: functionStorageAccountName
-    appInsightsName: monitoring.outputs.appInsightsName
+    appInsightsName: appInsightsName
     functionSubnetId: network.outputs.functionSubnetId
     nodeVersion: '22'
     instanceMemoryMB: 2048
     maximumInstanceCount: 40
     allowedInboundIpRanges: functionAllowedIpRanges
     deployerPrincipalId: deployerPrincipalId
+    deployerIpRanges: deployerIpRanges
     tags: allTags
     dbopsSettings: {
       DBOPS_PG_HOST: postgres.outputs.serverFqdn
@@ -553,6 +563,10 @@ module functionApp 'modules/functionapp.bicep' = {
       DBOPS_ACS_EMAIL_SENDER: acsEmailSender
       DBOPS_ACS_SMS_FROM: acsSmsFrom
       DBOPS_ENVIRONMENT: environmentName
+      // Metrics are read in the region a resource lives in: the endpoints follow the servers' regions.
+      DBOPS_AZURE_LOCATION: location
+      DBOPS_AZURE_MONITOR_ENDPOINT: 'https://${location}.metrics.monitor.azure.com'
+      DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT: 'https://${replicaLocation}.metrics.monitor.azure.com'
       // Production: a server setting that differs from the plan is a warning, not a note.
       DBOPS_VERIFY_SETTINGS_SEVERITY: 'warning'
     }
@@ -560,29 +574,27 @@ module functionApp 'modules/functionapp.bicep' = {
 }
 
 // The Function's identity is a Microsoft Entra administrator of the primary (principal name =
-// Function App name); replicas take their administrators from the primary.
-resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' existing = {
-  name: serverName
-}
-
-resource functionEntraAdmin 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2025-08-01' = {
-  parent: server
-  name: functionApp.outputs.principalId
-  properties: {
-    principalType: 'ServicePrincipal'
+// Function App name); replicas take their administrators from the primary. The administrator's
+// name is the identity's object id, known only once the Function App exists, so it is a module
+// parameter (BCP120: a resource name must be known when the deployment starts).
+module functionEntraAdmin 'modules/postgres-entra-admin.bicep' = {
+  name: 'postgres-entra-admin'
+  params: {
+    serverName: serverName
+    // The name is the object id, so what-if cannot predict it before the Function App exists.
+    #disable-next-line what-if-short-circuiting
+    principalId: functionApp.outputs.principalId
     principalName: functionAppName
-    tenantId: subscription().tenantId
   }
-  dependsOn: [
-    postgres
-  ]
 }
 
 module roles 'modules/roles.bicep' = {
   name: 'roles'
   params: {
+    // The role assignments are named by guids of the object id: unknown to what-if until it exists.
+    #disable-next-line what-if-short-circuiting
     principalId: functionApp.outputs.principalId
-    vaultName: keyVault.outputs.vaultName
+    vaultName: keyVaultName
     functionAppName: functionAppName
   }
 }
@@ -608,7 +620,7 @@ module eventGrid 'modules/eventgrid.bicep' = {
   name: 'eventgrid'
   params: {
     vaultLocation: location
-    vaultName: keyVault.outputs.vaultName
+    vaultName: keyVaultName
     serverIds: deployReplica ? [
       postgres.outputs.serverId
       postgres.outputs.replicaId
@@ -618,7 +630,7 @@ module eventGrid 'modules/eventgrid.bicep' = {
     serverOperationNames: serverOperationNames
     managedSecretNames: managedSecretNames
     wireFunctionEndpoints: wireFunctionEndpoints
-    functionAppId: functionApp.outputs.functionAppId
+    functionAppName: functionApp.outputs.functionAppName
     storageAccountName: functionStorageAccountName
     deadLetterContainerName: functionApp.outputs.deadLetterContainerName
     tags: allTags
@@ -664,6 +676,15 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.functionAppName
 
 @description('Key Vault URI.')
 output DBOPS_KEYVAULT_URL string = keyVault.outputs.vaultUri
+
+@description('Name of the primary server (the postprovision hook restarts it when a static parameter is pending).')
+output AZURE_POSTGRES_SERVER_NAME string = postgres.outputs.serverName
+
+@description('Name of the read replica (empty without one).')
+output AZURE_POSTGRES_REPLICA_NAME string = postgres.outputs.replicaName
+
+@description('Resource group of the deployment.')
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
 
 @description('Resource id of the operations workbook.')
 output WORKBOOK_ID string = workbook.outputs.workbookId

@@ -65,6 +65,8 @@ param functionAppName = 'func-dbops-phonebill-dev'
 param functionStorageAccountName = 'stdbopsphonebilldev'
 param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param deployerIpRanges = filter(split(readEnvironmentVariable('DBOPS_DEPLOYER_IP_RANGES', ''), ','), r => !empty(trim(r)))
+param replicaExists = bool(readEnvironmentVariable('DBOPS_REPLICA_EXISTS', 'false'))
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')
 param acsEmailSender = readEnvironmentVariable('DBOPS_ACS_EMAIL_SENDER', '')
 param acsSmsFrom = readEnvironmentVariable('DBOPS_ACS_SMS_FROM', '')
@@ -75,7 +77,6 @@ param alertSmsReceivers = []
 param alertLanguage = 'ko'
 
 param budgetAmount = 150
-param budgetStartDate = '2025-10-01'
 param budgetActualThresholds = [
   80
   100

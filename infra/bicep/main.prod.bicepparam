@@ -28,7 +28,9 @@ param deployReplica = true
 param postgresVersion = '14'
 param skuName = 'Standard_D4s_v3'
 param skuTier = 'GeneralPurpose'
-param replicaSkuName = 'Standard_D2s_v3'
+// Plan 2.2.3 says Standard_D2s_v3; a replica inherits the primary's memory settings and must be able
+// to take over, so it has the primary's size (docs/operations-plan.md, deviations).
+param replicaSkuName = 'Standard_D4s_v3'
 param replicaSkuTier = 'GeneralPurpose'
 param storageSizeGB = 256
 param storageAutoGrow = 'Enabled'
@@ -68,6 +70,8 @@ param functionAppName = 'func-dbops-phonebill-prod'
 param functionStorageAccountName = 'stdbopsphonebillprod'
 param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param deployerIpRanges = filter(split(readEnvironmentVariable('DBOPS_DEPLOYER_IP_RANGES', ''), ','), r => !empty(trim(r)))
+param replicaExists = bool(readEnvironmentVariable('DBOPS_REPLICA_EXISTS', 'false'))
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')
 param acsEmailSender = readEnvironmentVariable('DBOPS_ACS_EMAIL_SENDER', '')
 param acsSmsFrom = readEnvironmentVariable('DBOPS_ACS_SMS_FROM', '')
@@ -84,7 +88,6 @@ param alertSmsReceivers = [
 param alertLanguage = 'ko'
 
 param budgetAmount = 1600
-param budgetStartDate = '2025-10-01'
 param budgetActualThresholds = [
   80
   100

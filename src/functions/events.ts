@@ -20,6 +20,9 @@ export function eventGridHandler(runtime: RuntimeSource) {
   };
 }
 
+/** Seconds an action group is asked to wait before it sends an alert again. */
+const ALERT_RETRY_AFTER_SECONDS = 10;
+
 /** POST /api/alerts/resource-health: an action group's Azure Function receiver (common alert schema). */
 export function alertHandler(runtime: RuntimeSource) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
@@ -42,7 +45,13 @@ export function alertHandler(runtime: RuntimeSource) {
     } catch (err) {
       if (err instanceof SignalParseError) return { status: 400, jsonBody: { error: err.message } };
       context.error(`alert handling failed: ${errorMessage(err)}`);
-      return { status: 500, jsonBody: { error: 'The alert could not be handled now; the action group will retry.' } };
+      // Action groups retry a webhook only on 408, 429, 503 and 504: 503 with Retry-After, so an
+      // alert that could not be recorded (the database failing over, say) comes again.
+      return {
+        status: 503,
+        headers: { 'Retry-After': String(ALERT_RETRY_AFTER_SECONDS) },
+        jsonBody: { error: 'The alert could not be handled now; the action group will retry.' },
+      };
     }
   };
 }

@@ -68,7 +68,7 @@ const mutations: Mutation[] = [
   { why: 'password auth in prod', file: PROD, from: "param passwordAuth = 'Disabled'", to: "param passwordAuth = 'Enabled'", check: 'primaryServer' },
   { why: 'customer-managed key', file: PROD, from: 'param useCustomerManagedKey = true', to: 'param useCustomerManagedKey = false', check: 'primaryServer' },
   { why: 'replica deployed', file: PROD, from: 'param deployReplica = true', to: 'param deployReplica = false', check: 'replica' },
-  { why: 'replica SKU', file: PROD, from: "param replicaSkuName = 'Standard_D2s_v3'", to: "param replicaSkuName = 'Standard_D4s_v3'", check: 'replica' },
+  { why: 'replica SKU', file: PROD, from: "param replicaSkuName = 'Standard_D4s_v3'", to: "param replicaSkuName = 'Standard_D2s_v3'", check: 'replica' },
   { why: 'replica region', file: PROD, from: "param replicaLocation = 'koreasouth'", to: "param replicaLocation = 'japaneast'", check: 'replica' },
   { why: 'database name', file: PROD, from: "param databaseName = 'product_change_db'", to: "param databaseName = 'postgres'", check: 'database' },
   { why: 'TLS minimum (value)', file: PROD, from: "param sslMinProtocolVersion = 'TLSv1.3'", to: "param sslMinProtocolVersion = 'TLSv1.2'", check: 'serverParameters' },
@@ -112,7 +112,7 @@ const mutations: Mutation[] = [
   { why: 'module parameter loses @secure()', file: KEYVAULT, from: "@secure()\nparam teamsWebhookUrl string", to: 'param teamsWebhookUrl string', check: 'secrets' },
   { why: 'hard-coded location', file: NETWORK, from: 'name: vnetName\n  location: location', to: "name: vnetName\n  location: 'koreacentral'", check: 'locations' },
   { why: 'missing description', file: MAIN, from: "@description('Log Analytics workspace name (plan 7.4.1: law-phonebill-prod).')\n", to: '', check: 'descriptions' },
-  { why: 'API version drift', file: NETWORK, from: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01'", to: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2024-07-01'", check: 'apiVersions' },
+  { why: 'API version drift', file: NETWORK, from: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01'", to: "resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2025-07-01'", check: 'apiVersions' },
   { why: "a plan password", file: PROD, from: "param alertLanguage = 'ko'", to: `param alertLanguage = 'ko'\n// ${['PC', 'App', '2025'].join('')}`, check: 'planPasswords' },
 ];
 

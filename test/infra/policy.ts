@@ -183,7 +183,8 @@ const POSTGRES = 'infra/bicep/modules/postgres.bicep';
 
 function flexibleServers(project: Project): { primary?: Declaration; replica?: Declaration } {
   const servers = resources(get(project, POSTGRES), FLEX);
-  const createMode = (d: Declaration) => stringValue(propertyPath(d.value, 'properties.createMode'));
+  // The replica sends createMode Replica only on creation (replicaExists ? null : 'Replica').
+  const createMode = (d: Declaration) => (propertyPath(d.value, 'properties.createMode')?.text.includes("'Replica'") ? 'Replica' : stringValue(propertyPath(d.value, 'properties.createMode')));
   return {
     primary: servers.find((d) => createMode(d) !== 'Replica'),
     replica: servers.find((d) => createMode(d) === 'Replica'),
@@ -234,7 +235,7 @@ export function checkReplica(project: Project): string[] {
   const { replica } = flexibleServers(project);
   if (!replica) return ['no replica (createMode Replica) resource in postgres.bicep'];
   expectValue(problems, project, PROD, POSTGRES, replica.condition, true, 'replica deployed (deployReplica)');
-  expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'sku.name'), 'Standard_D2s_v3', 'replica sku.name');
+  expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'sku.name'), 'Standard_D4s_v3', 'replica sku.name');
   expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'location'), 'koreasouth', 'replica location');
   expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'properties.network.publicNetworkAccess'), 'Disabled', 'replica publicNetworkAccess');
   const source = propertyPath(replica.value, 'properties.sourceServerResourceId');
@@ -475,13 +476,17 @@ export function checkFunctionApp(project: Project): string[] {
   const plan = resources(get(project, fnFile), 'Microsoft.Web/serverfarms')[0];
   const tier = stringValue(propertyPath(plan?.value, 'sku.tier'));
   if (tier !== 'FlexConsumption' && tier !== 'ElasticPremium') problems.push(`plan tier ${tier} is neither Flex Consumption nor Elastic Premium`);
-  // Entra administrator = the Function's identity
-  const admin = resources(get(project, MAIN), `${FLEX}/administrators`)[0];
-  if (!admin) problems.push('no Entra administrator resource');
+  // Entra administrator = the Function's identity (a module, since its name is a module output)
+  const adminFile = 'infra/bicep/modules/postgres-entra-admin.bicep';
+  const admin = resources(get(project, adminFile), `${FLEX}/administrators`)[0];
+  const adminCall = property(moduleCall(project, adminFile)?.value, 'params');
+  if (!admin || !adminCall) problems.push('no Entra administrator resource');
   else {
-    if (stringValue(propertyPath(admin.value, 'properties.principalType')) !== 'ServicePrincipal') problems.push('Entra administrator is not a service principal');
-    if (propertyPath(admin.value, 'properties.principalName')?.text !== 'functionAppName') problems.push('Entra administrator is not the Function App');
-    if (property(admin.value, 'name')?.text !== 'functionApp.outputs.principalId') problems.push('Entra administrator object id is not the Function identity');
+    const principalType = property(adminCall, 'principalType') ?? decl(get(project, adminFile), 'param', 'principalType')?.value;
+    if (stringValue(principalType) !== 'ServicePrincipal') problems.push('Entra administrator is not a service principal');
+    if (property(adminCall, 'principalName')?.text !== 'functionAppName') problems.push('Entra administrator is not the Function App');
+    if (property(adminCall, 'principalId')?.text !== 'functionApp.outputs.principalId') problems.push('Entra administrator object id is not the Function identity');
+    if (property(admin.value, 'name')?.text !== 'principalId') problems.push('Entra administrator is not named by its object id');
   }
   return problems;
 }
@@ -505,7 +510,7 @@ export function checkRolesAndEvents(project: Project): string[] {
   const byFunction = new Map<string, Declaration>();
   for (const s of subs) {
     const target = propertyPath(s.value, 'properties.destination.properties.resourceId')?.text ?? '';
-    const fn = /\/functions\/([A-Za-z]+)/.exec(target)?.[1];
+    const fn = /(?:\/functions\/|'Microsoft\.Web\/sites\/functions',\s*\w+,\s*')([A-Za-z]+)/.exec(target)?.[1];
     if (fn) byFunction.set(fn, s);
   }
   // The operations failoverEvents forwards must exist on flexible servers (restart with failover,
@@ -515,7 +520,7 @@ export function checkRolesAndEvents(project: Project): string[] {
   if (JSON.stringify(operations) !== JSON.stringify(wantedOps)) problems.push(`failoverEvents forwards ${JSON.stringify(operations)}, expected ${JSON.stringify(wantedOps)}`);
   const expectTypes: Record<string, string[]> = {
     failoverEvents: ['Microsoft.Resources.ResourceActionSuccess', 'Microsoft.Resources.ResourceWriteSuccess'],
-    keyVaultEvents: ['Microsoft.KeyVault.SecretNearExpiry'],
+    keyVaultEvents: ['Microsoft.KeyVault.SecretNearExpiry', 'Microsoft.KeyVault.SecretExpired'],
   };
   for (const [fn, types] of Object.entries(expectTypes)) {
     const sub = byFunction.get(fn);

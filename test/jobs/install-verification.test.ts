@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installVerification } from '../../src/jobs/install-verification.js';
 import { migrate } from '../../src/platform/db/migrate.js';
 import { registerJob } from '../../src/shared/job.js';
+import { checkServerSettings } from '../../src/shared/verify/installation.js';
 import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { createTestDatabase, testDeps, withClusterLock, type TestDatabase } from '../support/db.js';
@@ -81,6 +82,19 @@ describe('install-verification', () => {
     const report = await run();
     expect(report.findings).toContainEqual(expect.objectContaining({ check: 'circuit-breaker.default-row' }));
     await db.pool.query(`INSERT INTO product_change.pc_circuit_breaker_state (service_name) VALUES ('KOS_SERVICE')`);
+  });
+
+  it('reports a setting that waits for a restart', async () => {
+    // The server's own answer, in a session: a static setting changed in the configuration but
+    // not yet in effect shows pending_restart (ALTER SYSTEM would touch the cluster other tests share).
+    const pendingDb = {
+      query: async <T,>(sql: string) => {
+        expect(sql).toMatch(/pending_restart/);
+        return { rows: [{ name: 'max_connections', setting: '100', unit: null, pending_restart: true }] as T[], rowCount: 1 };
+      },
+    } as unknown as Parameters<typeof checkServerSettings>[0];
+    const findings = await checkServerSettings(pendingDb, 'info');
+    expect(findings).toContainEqual(expect.objectContaining({ check: 'setting.pendingRestart', severity: 'warning', target: 'max_connections', value: '100' }));
   });
 
   it('says to migrate when the schema is missing', async () => {

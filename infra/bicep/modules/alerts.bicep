@@ -86,7 +86,7 @@ resource warningGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
 
 var activeRules = filter(metricAlertRules, rule => rule.target == 'primary' || !empty(replicaServerId))
 
-resource metricAlerts 'Microsoft.Insights/metricAlerts@2018-03-01' = [
+resource metricAlerts 'Microsoft.Insights/metricAlerts@2026-01-01' = [
   for rule in activeRules: {
     name: rule.name
     location: 'global'
@@ -126,7 +126,7 @@ resource metricAlerts 'Microsoft.Insights/metricAlerts@2018-03-01' = [
 ]
 
 // HA failovers and outages show in Resource Health, not in Event Grid (azure-examples/SOURCES.md).
-resource resourceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
+resource resourceHealthAlert 'Microsoft.Insights/activityLogAlerts@2026-01-01' = {
   name: 'alert-resource-health-postgresql-${environmentName}'
   location: 'global'
   tags: tags

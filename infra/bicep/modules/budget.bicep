@@ -46,7 +46,7 @@ var forecastNotifications = toObject(forecastThresholds, t => 'Forecasted_Greate
   locale: 'ko-kr'
 })
 
-resource budget 'Microsoft.Consumption/budgets@2024-08-01' = {
+resource budget 'Microsoft.Consumption/budgets@2026-06-01' = {
   name: budgetName
   properties: {
     category: 'Cost'

@@ -1,4 +1,4 @@
-metadata description = 'Event Grid system topics and subscriptions that feed dbops: resource-group resource actions on the flexible servers (failoverEvents) and Key Vault SecretNearExpiry (keyVaultEvents), with dead-lettering to blob storage.'
+metadata description = 'Event Grid system topics and subscriptions that feed dbops: resource-group resource actions on the flexible servers (failoverEvents) and Key Vault SecretNearExpiry and SecretExpired (keyVaultEvents), with dead-lettering to blob storage.'
 
 @description('Azure region of the Key Vault (its system topic lives there).')
 param vaultLocation string
@@ -18,8 +18,8 @@ param managedSecretNames array
 @description('Create the subscriptions (the functions must already be deployed; azd sets this on the second provision).')
 param wireFunctionEndpoints bool
 
-@description('Resource id of the dbops Function App.')
-param functionAppId string
+@description('Name of the dbops Function App (in this resource group).')
+param functionAppName string
 
 @description('Name of the storage account that holds the dead-letter container.')
 param storageAccountName string
@@ -98,7 +98,7 @@ resource failoverEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@202
     destination: {
       endpointType: 'AzureFunction'
       properties: {
-        resourceId: '${functionAppId}/functions/failoverEvents'
+        resourceId: resourceId('Microsoft.Web/sites/functions', functionAppName, 'failoverEvents')
         maxEventsPerBatch: 1
         preferredBatchSizeInKilobytes: 64
       }
@@ -148,7 +148,7 @@ resource keyVaultEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@202
     destination: {
       endpointType: 'AzureFunction'
       properties: {
-        resourceId: '${functionAppId}/functions/keyVaultEvents'
+        resourceId: resourceId('Microsoft.Web/sites/functions', functionAppName, 'keyVaultEvents')
         maxEventsPerBatch: 1
         preferredBatchSizeInKilobytes: 64
       }
@@ -157,6 +157,8 @@ resource keyVaultEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@202
     filter: {
       includedEventTypes: [
         'Microsoft.KeyVault.SecretNearExpiry'
+        // A second trigger for a secret whose near-expiry event was lost (the code routes both).
+        'Microsoft.KeyVault.SecretExpired'
       ]
       advancedFilters: empty(managedSecretNames) ? [] : [
         {

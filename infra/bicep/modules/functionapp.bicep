@@ -40,7 +40,7 @@ param nodeVersion string
 param instanceMemoryMB int
 
 @description('Upper bound of Flex Consumption instances.')
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -50,13 +50,27 @@ param dbopsSettings object
 @description('Public IP ranges (CIDR) besides the Action Group and Event Grid service tags that may call the Function App, e.g. an operator network for the manual HTTP trigger.')
 param allowedInboundIpRanges array
 
+@description('Public CIDR ranges allowed to the scm (deployment) endpoint besides the main rules: azd deploy publishes the package from the deployer\'s machine to scm /api/publish.')
+param deployerIpRanges array
+
 @description('Object id of the principal that runs azd deploy; it gets Storage Blob Data Contributor on the package container\'s account. Empty to skip.')
 param deployerPrincipalId string
 
 @description('Tags applied to every resource.')
 param tags object
 
-var packageContainerName = 'app-package-${toLower(functionAppName)}'
+// A container name has at most 63 characters; the app's name may have 60.
+var scmRules = [
+  for (range, i) in deployerIpRanges: {
+    name: 'allow-deployer-${i}'
+    action: 'Allow'
+    tag: 'Default'
+    ipAddress: range
+    priority: 100 + i
+  }
+]
+
+var packageContainerName = take('app-package-${toLower(functionAppName)}', 63)
 var deadLetterContainerName = 'eventgrid-deadletter'
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
@@ -90,13 +104,6 @@ var ipRules = [
     priority: 200 + i
   }
 ]
-
-var platformSettings = {
-  AzureWebJobsStorage__accountName: storage.name
-  AzureWebJobsStorage__credential: 'managedidentity'
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
-}
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
@@ -195,17 +202,40 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       ipSecurityRestrictionsDefaultAction: 'Deny'
       ipSecurityRestrictions: concat(serviceTagRules, ipRules)
-      scmIpSecurityRestrictionsUseMain: true
-      appSettings: [
-        for setting in items(union(platformSettings, dbopsSettings)): {
+      // The scm site has rules of its own: the deployer's ranges, nothing else.
+      scmIpSecurityRestrictionsUseMain: false
+      scmIpSecurityRestrictionsDefaultAction: 'Deny'
+      scmIpSecurityRestrictions: scmRules
+      // The platform's settings are literal entries, because the connection string is known only at
+      // run time and a for-expression must be known at the start (BCP178); the loop runs over the
+      // dbops settings, a parameter.
+      appSettings: concat(
+        [
+          {
+            name: 'AzureWebJobsStorage__accountName'
+            value: storage.name
+          }
+          {
+            name: 'AzureWebJobsStorage__credential'
+            value: 'managedidentity'
+          }
+          {
+            name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+            value: appInsights.properties.ConnectionString
+          }
+          {
+            name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+            value: 'Authorization=AAD'
+          }
+        ],
+        map(items(dbopsSettings), setting => {
           name: setting.key
           value: string(setting.value)
-        }
-      ]
+        })
+      )
     }
   }
   dependsOn: [

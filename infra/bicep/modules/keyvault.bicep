@@ -87,7 +87,7 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   }
 }
 
-resource vaultPrivateEndpoint 'Microsoft.Network/privateEndpoints@2024-10-01' = {
+resource vaultPrivateEndpoint 'Microsoft.Network/privateEndpoints@2026-03-01' = {
   name: 'pe-${vaultName}'
   location: location
   tags: tags
@@ -109,7 +109,7 @@ resource vaultPrivateEndpoint 'Microsoft.Network/privateEndpoints@2024-10-01' = 
   }
 }
 
-resource vaultPrivateDnsGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-10-01' = {
+resource vaultPrivateDnsGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2026-03-01' = {
   parent: vaultPrivateEndpoint
   name: 'default'
   properties: {

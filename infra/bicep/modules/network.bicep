@@ -58,7 +58,7 @@ var allowedClientPrefixes = [
 
 // Flexible servers with private access do not take firewall rules; the plan's
 // "VNet rules only, AKS subnet only" (2.3.1, 7.3.1) becomes this NSG.
-resource databaseNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01' = {
+resource databaseNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01' = {
   name: 'nsg-${vnetName}-database'
   location: location
   tags: tags
@@ -112,7 +112,7 @@ resource databaseNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01' = {
   }
 }
 
-resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01' = {
+resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01' = {
   name: 'nsg-${vnetName}-default'
   location: location
   tags: tags
@@ -121,7 +121,7 @@ resource defaultNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01' = {
   }
 }
 
-resource vnet 'Microsoft.Network/virtualNetworks@2024-10-01' = {
+resource vnet 'Microsoft.Network/virtualNetworks@2026-03-01' = {
   name: vnetName
   location: location
   tags: tags
@@ -198,7 +198,7 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-10-01' = {
   }
 }
 
-resource replicaNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01' = if (deployReplicaNetwork) {
+resource replicaNsg 'Microsoft.Network/networkSecurityGroups@2026-03-01' = if (deployReplicaNetwork) {
   name: 'nsg-${replicaVnetName}-database'
   location: replicaLocation
   tags: tags
@@ -237,7 +237,7 @@ resource replicaNsg 'Microsoft.Network/networkSecurityGroups@2024-10-01' = if (d
   }
 }
 
-resource replicaVnet 'Microsoft.Network/virtualNetworks@2024-10-01' = if (deployReplicaNetwork) {
+resource replicaVnet 'Microsoft.Network/virtualNetworks@2026-03-01' = if (deployReplicaNetwork) {
   name: replicaVnetName
   location: replicaLocation
   tags: tags
@@ -269,7 +269,7 @@ resource replicaVnet 'Microsoft.Network/virtualNetworks@2024-10-01' = if (deploy
   }
 }
 
-resource primaryToReplica 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2024-10-01' = if (deployReplicaNetwork) {
+resource primaryToReplica 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2026-03-01' = if (deployReplicaNetwork) {
   parent: vnet
   name: 'peer-to-${replicaVnetName}'
   properties: {
@@ -283,7 +283,7 @@ resource primaryToReplica 'Microsoft.Network/virtualNetworks/virtualNetworkPeeri
   }
 }
 
-resource replicaToPrimary 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2024-10-01' = if (deployReplicaNetwork) {
+resource replicaToPrimary 'Microsoft.Network/virtualNetworks/virtualNetworkPeerings@2026-03-01' = if (deployReplicaNetwork) {
   parent: replicaVnet
   name: 'peer-to-${vnetName}'
   properties: {

@@ -19,6 +19,9 @@ param replicaName string
 @description('Deploy the read replica (plan 2.2.3).')
 param deployReplica bool
 
+@description('The replica exists already: createMode Replica (and its source) are sent only on creation.')
+param replicaExists bool
+
 @description('PostgreSQL major version (plan 2.2.1: 14).')
 @allowed([
   '14'
@@ -123,6 +126,8 @@ param privateDnsZoneId string
   'Enabled'
   'Disabled'
 ])
+// An on/off switch for password sign-in, not a secret: the name only looks like one.
+#disable-next-line secure-secrets-in-params
 param passwordAuth string
 
 @description('Administrator login, used only when passwordAuth is Enabled.')
@@ -260,6 +265,10 @@ resource configurations 'Microsoft.DBforPostgreSQL/flexibleServers/configuration
   }
 ]
 
+// 2021-05-01-preview is the newest version of the resource-scoped diagnostic settings type; the GA
+// 2016-09-01 the linter offers is another type (a service's own settings, named 'service', with
+// no category on metrics).
+#disable-next-line use-recent-api-versions
 resource primaryDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'diagnostic-postgresql'
   scope: server
@@ -306,7 +315,9 @@ resource replica 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = if (de
     type: 'None'
   }
   properties: {
-    createMode: 'Replica'
+    // Replica is a creation mode: sent again to an existing replica it is refused, so a second
+    // provision sends none (an update of the replica).
+    createMode: replicaExists ? null : 'Replica'
     sourceServerResourceId: server.id
     storage: {
       storageSizeGB: storageSizeGB
@@ -343,6 +354,8 @@ resource replicaConfigurations 'Microsoft.DBforPostgreSQL/flexibleServers/config
   }
 ]
 
+// The newest resource-scoped diagnostic settings version (see primaryDiagnostics).
+#disable-next-line use-recent-api-versions
 resource replicaDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (deployReplica) {
   name: 'diagnostic-postgresql'
   scope: replica
@@ -370,7 +383,7 @@ output serverId string = server.id
 output serverName string = server.name
 
 @description('Host name of the primary server (DBOPS_PG_HOST).')
-output serverFqdn string = server.properties.fullyQualifiedDomainName
+output serverFqdn string = server.properties.?fullyQualifiedDomainName ?? ''
 
 @description('Resource id of the read replica (empty without a replica).')
 output replicaId string = deployReplica ? replica.id : ''
@@ -379,7 +392,7 @@ output replicaId string = deployReplica ? replica.id : ''
 output replicaName string = deployReplica ? replica.name : ''
 
 @description('Host name of the read replica (DBOPS_REPLICA_HOST; empty without a replica).')
-output replicaFqdn string = deployReplica ? replica!.properties.fullyQualifiedDomainName : ''
+output replicaFqdn string = deployReplica ? (replica.?properties.?fullyQualifiedDomainName ?? '') : ''
 
 @description('Name of the application database.')
 output databaseName string = database.name

@@ -273,11 +273,24 @@ function settingMatches(planned: PlannedServerSetting, setting: string, unit: st
 }
 
 export async function checkServerSettings(db: VerifyDatabase, severity: 'info' | 'warning'): Promise<Finding[]> {
-  const { rows } = await db.query<{ name: string; setting: string; unit: string | null }>(
-    'SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)',
+  // Static settings (shared_buffers, wal_buffers, max_connections, shared_preload_libraries) take
+  // effect only at a restart; until then pg_settings shows the running value and pending_restart.
+  const { rows } = await db.query<{ name: string; setting: string; unit: string | null; pending_restart: boolean }>(
+    'SELECT name, setting, unit, pending_restart FROM pg_settings WHERE name = ANY($1) OR pending_restart',
     [PLAN_SERVER_SETTINGS.map((s) => s.name)],
   );
   const out: Finding[] = [];
+  for (const pending of rows.filter((r) => r.pending_restart)) {
+    out.push({
+      check: 'setting.pendingRestart',
+      severity: 'warning',
+      target: pending.name,
+      message: `${pending.name} was changed but takes effect only after a server restart (running value ${pending.setting}${pending.unit ? ` ${pending.unit}` : ''})`,
+      value: pending.setting,
+      unit: pending.unit ?? undefined,
+      remedy: 'restart the server in a maintenance window (az postgres flexible-server restart), as the azd postprovision hook does',
+    });
+  }
   for (const planned of PLAN_SERVER_SETTINGS) {
     const actual = rows.find((r) => r.name === planned.name);
     if (!actual) {
