@@ -172,6 +172,28 @@ describe('health-check on the demo data set', () => {
   });
 });
 
+describe('health-check on the demo’s sample data, whatever the day', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'dbops_health_days' });
+  });
+  afterAll(() => db.drop());
+
+  // The demo (`npm start`) expects "overall ok" on any day it is run. These instants are the ones
+  // where a random sample went wrong or could: five minutes into a month (the last 24 h lie in the
+  // month before), the 2nd (a small current partition), a leap day, a month's last minute.
+  const instants = ['2027-01-01T00:05:00Z', '2026-12-02T16:24:00Z', '2028-02-29T12:00:00Z', '2027-03-31T23:59:00Z'];
+  it.each(instants)('finds the demo’s data healthy at %s', async (instant) => {
+    const at = new Date(instant);
+    await db.pool.query('TRUNCATE product_change.pc_kos_integration_log, product_change.pc_product_change_history');
+    await loadSampleData(db.pool, { logsPerMonth: 2_000, changeRequests: 20_000, now: at });
+    const report = await runJob(job, {}, testDeps(db, { env: quiet, now: () => at }), { trigger: 'test' });
+    expect(report.findings.filter((f) => f.check.startsWith('business.') && f.severity !== 'info')).toEqual([]);
+    expect((report.data['metrics'] as Record<string, number>)['business.kos-calls']).toBeGreaterThan(40);
+    expect((report.data['metrics'] as Record<string, number>)['business.kos-success.percent']).toBeGreaterThanOrEqual(98);
+  }, 60_000);
+});
+
 describe('health-check platform metrics (Azure Monitor through PlatformMetricsSource)', () => {
   let db: TestDatabase;
   beforeAll(async () => {

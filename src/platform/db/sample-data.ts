@@ -72,10 +72,11 @@ export async function loadSampleData(db: Queryable, options: SampleDataOptions =
               jsonb_build_object('lineNumber', '010-' || lpad((g % 10000)::text, 4, '0') || '-' || lpad((g % 7919)::text, 4, '0')),
               CASE WHEN s.ok THEN jsonb_build_object('resultCode', '0000') ELSE jsonb_build_object('resultCode', 'E500') END,
               CASE WHEN s.ok THEN NULL ELSE 'KOS timeout' END,
-              $1::timestamptz + (random() * $2) * interval '1 second'
+              -- Row g lies in the g-th equal slice of the span, and one row in 67 fails, so every
+              -- window (the health check's last 24 h) holds the same share of failures on any day.
+              $1::timestamptz + ((g - random()) / $3::int * $2) * interval '1 second'
          FROM generate_series(1, $3::int) AS g
-         -- Mentions g so it runs per row: an uncorrelated subquery runs once for the whole month.
-         CROSS JOIN LATERAL (SELECT random() > 0.015 AS ok WHERE g IS NOT NULL) s`,
+         CROSS JOIN LATERAL (SELECT g % 67 <> 33 AS ok) s`,
       [from.toISOString(), spanSeconds, rows],
     );
     logRows += inserted.rowCount ?? 0;
@@ -83,9 +84,12 @@ export async function loadSampleData(db: Queryable, options: SampleDataOptions =
   }
 
   const spanDays = months * 30;
+  let first = 0;
   for (let c = 0; c < requestChunks; c++) {
     const n = Math.floor(requests / requestChunks) + (c < requests % requestChunks ? 1 : 0);
-    // Ages skewed toward recent days (random()^2), so the last 24 h always have traffic.
+    // Request k (of all) is the k-th youngest: ages follow u^2 for evenly spaced u, skewed toward
+    // recent days so the last 24 h always have traffic; statuses repeat every 200 requests, so any
+    // stretch of time holds the service's status mix, whatever the date.
     await db.query(
       `INSERT INTO ${historyTable} (line_number, customer_id, current_product_code, target_product_code, process_status,
                                     requested_at, processed_at, kos_request_data, kos_response_data, error_code, error_message, created_at, updated_at)
@@ -102,14 +106,15 @@ export async function loadSampleData(db: Queryable, options: SampleDataOptions =
                   '010-' || lpad(((g * 7) % 10000)::text, 4, '0') || '-' || lpad((g % 10000)::text, 4, '0') AS line,
                   'PLAN_' || chr(65 + (g % 5)) AS cur,
                   'PLAN_' || chr(65 + ((g + 1 + g % 3) % 5)) AS tgt,
-                  CASE WHEN r < 0.955 THEN 'COMPLETED' WHEN r < 0.985 THEN 'FAILED' WHEN r < 0.99 THEN 'PROCESSING'
-                       WHEN r < 0.995 THEN 'VALIDATED' ELSE 'REQUESTED' END AS st,
-                  $1::timestamptz - ((random() ^ 2) * $2) * interval '1 day' AS req
+                  CASE WHEN r < 191 THEN 'COMPLETED' WHEN r < 197 THEN 'FAILED' WHEN r < 198 THEN 'PROCESSING'
+                       WHEN r < 199 THEN 'VALIDATED' ELSE 'REQUESTED' END AS st,
+                  $1::timestamptz - ((((g + $4::int - random()) / $5::int) ^ 2) * $2) * interval '1 day' AS req
              FROM generate_series(1, $3::int) AS g
-             CROSS JOIN LATERAL (SELECT random() AS r WHERE g IS NOT NULL) x
+             CROSS JOIN LATERAL (SELECT (g + $4::int) % 200 AS r) x
          ) s`,
-      [now.toISOString(), spanDays, n],
+      [now.toISOString(), spanDays, n, first, requests],
     );
+    first += n;
     tick('change requests');
   }
   await db.query(`ANALYZE ${logTable}`);
