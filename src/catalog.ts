@@ -43,7 +43,7 @@ export function settingsCatalog(): CatalogEntry[] {
 
 const escapeCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** The README's settings table (between the settings markers). */
+/** The settings table of docs/settings.md (between the settings markers). */
 export function settingsMarkdown(): string {
   const rows = settingsCatalog().map(
     ({ group, spec }) =>

@@ -2,15 +2,39 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sampleSettings, settingsCatalog } from '../src/catalog.js';
-import { withSettingsTable } from '../scripts/update-docs.js';
+import { SETTINGS_DOC, withSettingsTable } from '../scripts/update-docs.js';
 
 const root = join(import.meta.dirname, '..');
 const read = (f: string) => readFileSync(join(root, f), 'utf8');
 
 describe('documentation matches the code (run `npm run docs` to regenerate)', () => {
-  it('README lists every setting with its current default', () => {
+  it('docs/settings.md lists every setting with its current default', () => {
+    const doc = read(SETTINGS_DOC);
+    expect(withSettingsTable(doc)).toBe(doc);
+  });
+
+  it('the README links every job to its page in docs/jobs, and every page exists', async () => {
+    const { existsSync } = await import('node:fs');
+    const { jobNames } = await import('../src/jobs/index.js');
     const readme = read('README.md');
-    expect(withSettingsTable(readme)).toBe(readme);
+    for (const name of jobNames()) {
+      expect(readme).toContain(`[\`${name}\`](docs/jobs/${name}.md)`);
+      expect(existsSync(join(root, 'docs', 'jobs', `${name}.md`))).toBe(true);
+    }
+  });
+
+  it('every relative link in README.md and docs/ points at a file that exists', async () => {
+    const { existsSync, readdirSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    const pages = ['README.md', ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+    const broken: string[] = [];
+    for (const page of pages) {
+      for (const [, target] of read(page).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (!target || /^[a-z]+:/.test(target)) continue;
+        if (!existsSync(join(root, dirname(page), target))) broken.push(`${page} → ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   it('local.settings.sample.json has every setting and no real secret', () => {

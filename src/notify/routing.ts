@@ -13,7 +13,7 @@ export interface Route {
   /** Omitted: both severities. */
   severity?: AlertSeverity;
   channels: ExternalChannel[];
-  /** Shown in the README's routing table. */
+  /** Shown in the routing table of docs/alerts.md. */
   note?: string;
 }
 
@@ -86,7 +86,7 @@ export function channelsFor(finding: RoutedFinding, overrides: readonly Route[] 
   return [];
 }
 
-/** The default routing table as Markdown, for the README. */
+/** The default routing table as Markdown, for docs/alerts.md. */
 export function routingMarkdown(): string {
   const rows = PLAN_ROUTES.map(
     (r) => `| ${r.check ? `\`${r.check}\`` : 'any'} | ${r.severity ?? 'any'} | ${['log', ...r.channels].join(', ')} | ${r.note ?? ''} |`,

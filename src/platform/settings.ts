@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Every setting dbops reads is declared once, here or beside the job that owns it, with its
- * environment name, default and purpose. The same declarations feed the README table,
+ * environment name, default and purpose. The same declarations feed docs/settings.md,
  * local.settings.sample.json and `dbops settings`, so documentation cannot drift from code.
  */
 export interface SettingSpec<T = unknown> {

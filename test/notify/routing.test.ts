@@ -51,8 +51,8 @@ describe('alert routing (plan 6.2.2)', () => {
     expect(routesSchema.parse(undefined)).toEqual([]);
   });
 
-  it("README shows the default routing table as the code has it", () => {
-    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  it("docs/alerts.md shows the default routing table as the code has it", () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'alerts.md'), 'utf8');
     expect(readme).toContain(routingMarkdown());
   });
 });

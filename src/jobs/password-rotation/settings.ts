@@ -39,7 +39,7 @@ export const rotationSettings = {
   }),
   dualRole: setting({
     env: 'DBOPS_ROTATION_DUAL_ROLE',
-    doc: 'Dual-role mode: each managed role gets two login roles (<role>_blue, <role>_green) that take turns, members of the role, which keeps the grants; the secret value is JSON {"username","password"} naming the login to use. See README before enabling.',
+    doc: 'Dual-role mode: each managed role gets two login roles (<role>_blue, <role>_green) that take turns, members of the role, which keeps the grants; the secret value is JSON {"username","password"} naming the login to use. See docs/jobs/password-rotation.md before enabling.',
     default: 'false',
     schema: bool(),
   }),
