@@ -1,5 +1,5 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type Certificate } from 'node:tls';
 import type { ConnectionTarget } from '../../platform/db/connection.js';
 import { parseServerUrl } from '../../platform/db/server-url.js';
 
@@ -25,8 +25,9 @@ export function hostAndPort(target: ConnectionTarget): { host: string; port: num
   return u && host ? { host, port: u.port ?? 5432 } : undefined;
 }
 
-const name = (o: Record<string, string | string[] | undefined> | undefined) =>
-  o ? Object.entries(o).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ') : '';
+/** "CN=…, O=…"; a field given more than once (an array at run time) is joined with '+'. */
+const name = (o: Certificate | undefined) =>
+  o ? Object.entries(o).map(([k, v]: [string, unknown]) => `${k}=${Array.isArray(v) ? v.join('+') : String(v)}`).join(', ') : '';
 
 /**
  * Reads the server's certificate the way a client sees it: a TCP connection, PostgreSQL's
@@ -56,8 +57,8 @@ export function readServerCertificate(host: string, port: number, timeoutMs = 10
         const cert = tls.getPeerCertificate();
         clearTimeout(timer);
         const certificate: ServerCertificate = {
-          subject: name(cert.subject as unknown as Record<string, string>),
-          issuer: name(cert.issuer as unknown as Record<string, string>),
+          subject: name(cert.subject),
+          issuer: name(cert.issuer),
           validFrom: new Date(cert.valid_from),
           validTo: new Date(cert.valid_to),
           trusted: tls.authorized,
