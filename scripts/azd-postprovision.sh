@@ -2,7 +2,8 @@
 # azd postprovision hook. Static server parameters (shared_buffers, wal_buffers, max_connections,
 # shared_preload_libraries) stay pending until a restart: restart each server once when any
 # parameter is pending, so provisioning ends with the plan's values running. Then record that the
-# replica exists, so the next provision sends no createMode Replica (main.bicep replicaExists).
+# servers exist, so the next provision sends no createMode Create or Replica (main.bicep
+# serverExists, replicaExists): a later provision updates them.
 # azd passes the template's outputs (AZURE_RESOURCE_GROUP, AZURE_POSTGRES_*) as environment values.
 set -eu
 
@@ -19,6 +20,7 @@ restart_if_pending() {
 }
 
 restart_if_pending "$AZURE_POSTGRES_SERVER_NAME"
+azd env set DBOPS_SERVER_EXISTS true
 if [ -n "${AZURE_POSTGRES_REPLICA_NAME:-}" ]; then
   restart_if_pending "$AZURE_POSTGRES_REPLICA_NAME"
   azd env set DBOPS_REPLICA_EXISTS true

@@ -269,6 +269,9 @@ param deployerIpRanges array = []
 @description('The read replica exists already (azd: DBOPS_REPLICA_EXISTS, set by the postprovision hook). createMode Replica is sent only when it does not, so a later provision is an update, not a second creation.')
 param replicaExists bool = false
 
+@description('The primary server exists already (azd: DBOPS_SERVER_EXISTS, set by the postprovision hook). createMode Create is sent only when it does not.')
+param serverExists bool = false
+
 // ---------------------------------------------------------------- the plan's values
 
 // Plan 3.1.2, 4.3.1, 7.2.2, 7.3.1. Units are the server's: shared_buffers, effective_cache_size and
@@ -492,6 +495,7 @@ module postgres 'modules/postgres.bicep' = {
     replicaName: replicaName
     deployReplica: deployReplica
     replicaExists: replicaExists
+    serverExists: serverExists
     postgresVersion: postgresVersion
     skuName: skuName
     skuTier: skuTier

@@ -138,6 +138,7 @@ param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param deployerIpRanges = filter(split(readEnvironmentVariable('DBOPS_DEPLOYER_IP_RANGES', ''), ','), r => !empty(trim(r)))
 param replicaExists = bool(readEnvironmentVariable('DBOPS_REPLICA_EXISTS', 'false'))
+param serverExists = bool(readEnvironmentVariable('DBOPS_SERVER_EXISTS', 'false'))
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')
 param acsEmailSender = readEnvironmentVariable('DBOPS_ACS_EMAIL_SENDER', '')
 param acsSmsFrom = readEnvironmentVariable('DBOPS_ACS_SMS_FROM', '')

@@ -91,18 +91,16 @@ describe.skipIf(!cli)(`the Bicep compiler and linter${cli ? '' : ` (skipped: ${s
     expect(prod.replicaSkuTier).toBe(prod.skuTier);
   });
 
-  it('sends createMode Replica only when the replica does not exist yet', () => {
-    for (const [exists, want] of [
-      [false, 'Replica'],
-      [true, null],
-    ] as const) {
-      const { template: pg, scope } = moduleScope(template, scopes('main.prod.bicepparam', { replicaExists: exists }), 'postgres');
+  it('sends createMode Create / Replica (and the replica\'s source) only when the server does not exist yet', () => {
+    for (const exists of [false, true]) {
+      const { template: pg, scope } = moduleScope(template, scopes('main.prod.bicepparam', { replicaExists: exists, serverExists: exists }), 'postgres');
       const replica = resource(pg, 'Microsoft.DBforPostgreSQL/flexibleServers', scope, 'phonebill-postgresql-replica');
       expect(evaluate(replica.condition, scope)).toBe(true);
       const props = evaluate(replica.properties, scope) as Record<string, ArmValue>;
-      expect(props.createMode ?? null).toBe(want);
+      expect(props.createMode ?? null).toBe(exists ? null : 'Replica');
+      expect(props.sourceServerResourceId ?? null).toBe(exists ? null : UNKNOWN);
       const primary = resource(pg, 'Microsoft.DBforPostgreSQL/flexibleServers', scope, 'phonebill-postgresql-prod');
-      expect((evaluate(primary.properties, scope) as Record<string, ArmValue>).createMode).toBe('Create');
+      expect((evaluate(primary.properties, scope) as Record<string, ArmValue>).createMode ?? null).toBe(exists ? null : 'Create');
     }
   });
 

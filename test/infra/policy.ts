@@ -239,7 +239,7 @@ export function checkReplica(project: Project): string[] {
   expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'location'), 'koreasouth', 'replica location');
   expectValue(problems, project, PROD, POSTGRES, propertyPath(replica.value, 'properties.network.publicNetworkAccess'), 'Disabled', 'replica publicNetworkAccess');
   const source = propertyPath(replica.value, 'properties.sourceServerResourceId');
-  if (source?.text !== 'server.id') problems.push(`replica sourceServerResourceId should be server.id, got ${source?.text}`);
+  if (source?.text !== 'replicaExists ? null : server.id') problems.push(`replica sourceServerResourceId should be server.id on creation (replicaExists ? null : server.id), got ${source?.text}`);
   return problems;
 }
 

@@ -22,6 +22,9 @@ param deployReplica bool
 @description('The replica exists already: createMode Replica (and its source) are sent only on creation.')
 param replicaExists bool
 
+@description('The primary exists already: createMode Create is sent only on creation; a later provision is an update.')
+param serverExists bool
+
 @description('PostgreSQL major version (plan 2.2.1: 14).')
 @allowed([
   '14'
@@ -236,7 +239,7 @@ resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = {
     }
     dataEncryption: primaryEncryption
     maintenanceWindow: maintenanceWindow
-    createMode: 'Create'
+    createMode: serverExists ? null : 'Create'
   }
 }
 
@@ -318,7 +321,7 @@ resource replica 'Microsoft.DBforPostgreSQL/flexibleServers@2025-08-01' = if (de
     // Replica is a creation mode: sent again to an existing replica it is refused, so a second
     // provision sends none (an update of the replica).
     createMode: replicaExists ? null : 'Replica'
-    sourceServerResourceId: server.id
+    sourceServerResourceId: replicaExists ? null : server.id
     storage: {
       storageSizeGB: storageSizeGB
       autoGrow: storageAutoGrow
