@@ -569,6 +569,8 @@ module functionApp 'modules/functionapp.bicep' = {
       DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT: 'https://${replicaLocation}.metrics.monitor.azure.com'
       // Production: a server setting that differs from the plan is a warning, not a note.
       DBOPS_VERIFY_SETTINGS_SEVERITY: 'warning'
+      // Production: the PostgreSQL major's support dates warn 180 days before standard support ends, critical after.
+      DBOPS_VERSION_SUPPORT_SEVERITY: 'dated'
     }
   }
 }
