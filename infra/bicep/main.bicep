@@ -68,12 +68,13 @@ param replicaName string
 @description('Deploy the read replica in replicaLocation (plan 2.2.3).')
 param deployReplica bool
 
-@description('PostgreSQL major version (plan 2.2.1: 14).')
+@description('PostgreSQL major version (plan 2.2.1: 14; Azure offers 14 to 18). Changing it on an existing server is a major-version upgrade: use dbops version-upgrade, not a deployment.')
 @allowed([
   '14'
   '15'
   '16'
   '17'
+  '18'
 ])
 param postgresVersion string
 

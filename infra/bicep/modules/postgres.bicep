@@ -22,12 +22,13 @@ param deployReplica bool
 @description('The replica exists already: createMode Replica (and its source) are sent only on creation.')
 param replicaExists bool
 
-@description('PostgreSQL major version (plan 2.2.1: 14).')
+@description('PostgreSQL major version (plan 2.2.1: 14; Azure offers 14 to 18). Changing it on an existing server is a major-version upgrade: use dbops version-upgrade, not a deployment.')
 @allowed([
   '14'
   '15'
   '16'
   '17'
+  '18'
 ])
 param postgresVersion string
 
