@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { folderThePostgresUserCannotEnter, startEmbeddedPostgres } from '../src/platform/db/embedded.js';
+import { readTestPgMajor } from './support/pg-major.js';
 
 describe('the embedded server as root', () => {
   const made: string[] = [];
@@ -47,5 +48,19 @@ describe('the embedded server of another major', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('the tests\' PostgreSQL major (DBOPS_TEST_PG_MAJOR)', () => {
+  it('is 14 unless set, and one of the packaged majors when set', () => {
+    expect(readTestPgMajor({})).toBe(14);
+    expect(readTestPgMajor({ DBOPS_TEST_PG_MAJOR: '' })).toBe(14);
+    expect(readTestPgMajor({ DBOPS_TEST_PG_MAJOR: ' 17 ' })).toBe(17);
+    expect(() => readTestPgMajor({ DBOPS_TEST_PG_MAJOR: '13' })).toThrow('use one of 14, 15, 16, 17, 18');
+    expect(() => readTestPgMajor({ DBOPS_TEST_PG_MAJOR: '17.2' })).toThrow('is not a PostgreSQL major');
+  });
+
+  it('is refused beside TEST_DATABASE_URL, whose server has a version of its own', () => {
+    expect(() => readTestPgMajor({ DBOPS_TEST_PG_MAJOR: '16', TEST_DATABASE_URL: 'postgres://elsewhere/db' })).toThrow('unset one of them');
   });
 });
