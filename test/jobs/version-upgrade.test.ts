@@ -7,6 +7,8 @@ import { readServerVersion } from '../../src/shared/postgres-lifecycle.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
 import { realDatabaseRestores, snapshotDatabase } from '../support/azure-emulator/restore.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import { upgradeOnRealServer } from '../support/azure-emulator/upgrade-copy.js';
 import { adminUrl, createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(versionUpgrade);
@@ -49,7 +51,7 @@ describe('version-upgrade', () => {
   async function untilDone(params: Record<string, unknown>, max = 12): Promise<JobReport[]> {
     const reports: JobReport[] = [];
     do {
-      if (reports.length >= max) throw new Error(`not done after ${max} runs: ${reports.map((r) => r.summary).join(' | ')}`);
+      if (reports.length >= max) throw new Error(`not done after ${max} runs: ${reports.slice(0, 3).map((r) => `${r.summary} ${JSON.stringify(r.findings.map((f) => f.message))}`).join(" | ")}`);
       reports.push(await run(params));
     } while (reports.at(-1)!.data.state !== 'done' && reports.at(-1)!.status !== 'failed');
     return reports;
@@ -148,5 +150,36 @@ describe('version-upgrade', () => {
     expect(last.data).toMatchObject({ state: 'done', rollback: [expect.stringContaining(`--restore-time`), expect.stringContaining('connection string')] });
     // The SQL sees the embedded server's major, not Azure's word: a real check.
     expect(last.findings).toContainEqual(expect.objectContaining({ check: 'upgrade.version', severity: 'critical' }));
+  });
+
+  describe('rehearse on a real server of the target major', () => {
+    let pg17: EmbeddedServer;
+    beforeAll(async () => {
+      pg17 = await startEmbeddedPostgres({ major: 17 });
+      const real = await upgradeOnRealServer({ sourceAdminUrl: adminUrl(), target: pg17 });
+      const restores = emu.postgres.hooks;
+      emu.postgres.hooks = {
+        ...restores,
+        onUpgrade: real.onUpgrade,
+        onDelete: async (server) => {
+          await restores.onDelete?.(server);
+          const database = server.tags?.['emulator-database'];
+          if (database) await real.onDelete(database);
+        },
+      };
+    }, 180_000);
+    afterAll(async () => {
+      await pg17?.stop();
+    });
+
+    it('the copy runs PostgreSQL 17: install-verification, the health check and the restore verification pass on it; the measured time is the expected downtime', async () => {
+      const last = (await untilDone({ plan: 'rehearse', target: 17 })).at(-1)!;
+      expect(last.findings.filter((f) => f.severity === 'critical'), last.summary).toEqual([]);
+      expect(last.data).toMatchObject({ state: 'done', result: 'passed', upgradeMeasured: 'exact', copyVersion: expect.stringMatching(/^17\./) });
+      expect(last.data.jobs).toMatchObject({ 'install-verification': { problems: 0 }, 'health-check': { problems: 0 } });
+      expect(typeof last.data.expectedDowntimeMinutes).toBe('number');
+      expect(last.summary).toMatch(/^Rehearsal #\d+ passed: .* upgraded from PostgreSQL \d+ to 17 .*expected downtime/);
+      expect(copies()).toEqual([]);
+    });
   });
 });
