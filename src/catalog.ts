@@ -4,6 +4,7 @@ import { coreSettings } from './shared/config.js';
 import { z } from 'zod';
 import type { SettingSpec } from './platform/settings.js';
 import { notifySettings } from './notify/settings.js';
+import { httpApiSettings } from './functions/production-approval.js';
 
 export interface CatalogEntry {
   group: string;
@@ -15,6 +16,7 @@ const sharedGroups: Array<[string, Record<string, SettingSpec>]> = [
   ['database and runner', coreSettings],
   ['azure', azureSettings],
   ['alerts', notifySettings],
+  ['http api', httpApiSettings],
 ];
 
 /** Every setting dbops reads, once each, grouped; schedules included. */

@@ -68,12 +68,13 @@ param replicaName string
 @description('Deploy the read replica in replicaLocation (plan 2.2.3).')
 param deployReplica bool
 
-@description('PostgreSQL major version (plan 2.2.1: 14).')
+@description('PostgreSQL major version (plan 2.2.1: 14; Azure offers 14 to 18). Changing it on an existing server is a major-version upgrade: use dbops version-upgrade, not a deployment.')
 @allowed([
   '14'
   '15'
   '16'
   '17'
+  '18'
 ])
 param postgresVersion string
 
@@ -573,6 +574,8 @@ module functionApp 'modules/functionapp.bicep' = {
       DBOPS_AZURE_REPLICA_MONITOR_ENDPOINT: 'https://${replicaLocation}.metrics.monitor.azure.com'
       // Production: a server setting that differs from the plan is a warning, not a note.
       DBOPS_VERIFY_SETTINGS_SEVERITY: 'warning'
+      // Production: the PostgreSQL major's support dates warn 180 days before standard support ends, critical after.
+      DBOPS_VERSION_SUPPORT_SEVERITY: 'dated'
     }
   }
 }

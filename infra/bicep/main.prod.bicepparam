@@ -25,6 +25,7 @@ param postgresPrivateDnsZoneName = 'phonebill-prod.private.postgres.database.azu
 param serverName = 'phonebill-postgresql-prod'
 param replicaName = 'phonebill-postgresql-replica'
 param deployReplica = true
+// The plan's 14. Azure's standard support for 14 ends 2026-12-11 (community end of life 2026-11-12); from 2026-12-12 a 14 server is in paid extended support until it is upgraded (docs/jobs/version-upgrade.md). For a new installation choose '17' (standard support to 2029-11-08), a deviation the plan's owners decide (docs/operations-plan.md).
 param postgresVersion = '14'
 param skuName = 'Standard_D4s_v3'
 param skuTier = 'GeneralPurpose'

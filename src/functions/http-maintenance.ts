@@ -6,6 +6,7 @@ import type { JobReport, RegisteredJob } from '../shared/job.js';
 import { errorMessage } from '../platform/redact.js';
 import { isAlreadyRunning, ParamsError, runJob, type RunnerDeps } from '../shared/runner/run-job.js';
 import { forInvocation, type RuntimeSource } from './runtime.js';
+import { approveProductionAction, productionAction } from './production-approval.js';
 
 /** Larger bodies are refused before they are read into memory as JSON. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -97,7 +98,18 @@ export function maintenanceHandler(runtime: RuntimeSource, registry: JobLookup =
       });
     }
     try {
-      return await start(job, parsed.data.params, forInvocation(await runtime(), context), parsed.data.dryRun, callerIdentity(request, parsed.data.triggeredBy));
+      const deps = forInvocation(await runtime(), context);
+      let triggeredBy = callerIdentity(request, parsed.data.triggeredBy);
+      const action = productionAction(job.name, parsed.data.params, parsed.data.dryRun);
+      if (action) {
+        const approval = approveProductionAction(request, deps.env, action);
+        if (!approval.allowed) {
+          context.warn(`refused ${action}: ${approval.reason}`);
+          return json(403, { error: approval.reason });
+        }
+        triggeredBy = `aad:${approval.approver}`;
+      }
+      return await start(job, parsed.data.params, deps, parsed.data.dryRun, triggeredBy);
     } catch (err) {
       if (err instanceof ParamsError) return json(400, { error: err.message, problems: err.problems });
       context.error(`maintenance ${name} failed to start: ${errorMessage(err)}`);

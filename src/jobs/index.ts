@@ -8,6 +8,7 @@ import { partitionMaintenance } from './partition-maintenance/index.js';
 import { passwordRotation } from './password-rotation/index.js';
 import { securityAudit } from './security-audit/index.js';
 import { statsRefresh } from './stats-refresh/index.js';
+import { versionUpgrade } from './version-upgrade/index.js';
 
 /**
  * Every job dbops knows, in the order the demo runs them. Adding a job: write its manifest
@@ -24,6 +25,7 @@ export const jobs: readonly RegisteredJob[] = [
   registerJob(failoverCheck),
   registerJob(backupVerification),
   registerJob(passwordRotation),
+  registerJob(versionUpgrade),
 ];
 
 export function findJob(name: string): RegisteredJob | undefined {

@@ -11,6 +11,7 @@ import {
   checkServerSettings,
   checkTables,
 } from '../shared/verify/installation.js';
+import { checkVersionSupport, versionSupportSettings } from '../shared/postgres-lifecycle.js';
 import { manifest } from './install-verification.manifest.js';
 
 export { toBase } from '../shared/verify/installation.js';
@@ -22,6 +23,7 @@ export const installVerificationSettings = {
     default: 'info',
     schema: z.enum(['info', 'warning'], { message: 'expected "info" or "warning"' }),
   }),
+  ...versionSupportSettings,
 };
 
 const params = z
@@ -36,7 +38,7 @@ export const installVerification = defineJob({
   params,
   settings: installVerificationSettings,
   async run(ctx, p) {
-    const { settingsSeverity } = readSettings(installVerificationSettings, ctx.env);
+    const { settingsSeverity, versionSupportSeverity } = readSettings(installVerificationSettings, ctx.env);
     const findings: Finding[] = [];
     const steps: Record<string, number> = {};
     const timed = async (name: string, fn: () => Promise<Finding[]>) => {
@@ -63,6 +65,7 @@ export const installVerification = defineJob({
     await timed('roles', () => checkRoles(ctx.db, p.schema));
     await timed('extensions', () => checkExtensions(ctx.db));
     await timed('serverSettings', () => checkServerSettings(ctx.db, settingsSeverity));
+    await timed('versionSupport', () => checkVersionSupport(ctx.db, ctx.now(), versionSupportSeverity));
 
     const problems = findings.filter((f) => f.severity !== 'info');
     const notes = findings.length - problems.length;

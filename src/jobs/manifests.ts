@@ -8,6 +8,7 @@ import { manifest as partitionMaintenance } from './partition-maintenance/manife
 import { manifest as passwordRotation } from './password-rotation/manifest.js';
 import { manifest as securityAudit } from './security-audit/manifest.js';
 import { manifest as statsRefresh } from './stats-refresh/manifest.js';
+import { manifest as versionUpgrade } from './version-upgrade/manifest.js';
 
 /**
  * Every job's name, purpose and schedules, without its code: the Function App registers its
@@ -24,6 +25,7 @@ export const manifests: readonly JobManifest[] = [
   failoverCheck,
   backupVerification,
   passwordRotation,
+  versionUpgrade,
 ];
 
 export const manifestNames = (): string[] => manifests.map((m) => m.name);

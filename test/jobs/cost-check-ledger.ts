@@ -40,6 +40,8 @@ export const METERS = {
   privateEndpoint: 'Virtual Network Private Link',
   interRegion: 'Inter-Region',
   logAnalytics: '',
+  /** Assumed name: Azure bills extended support on its own meter; its published name was not found. */
+  extendedSupport: 'Azure Database for PostgreSQL Flexible Server Extended Support vCore',
 } as const;
 
 /**

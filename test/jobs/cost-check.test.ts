@@ -192,6 +192,24 @@ describe('cost-check against Cost Management (emulated)', () => {
     expect(report.data.components).toMatchObject({ restoreServers: { monthToDate: 14.5 } });
   });
 
+  it('extended-support charges are their own component and a warning naming the upgrade', async () => {
+    ledger = [
+      ...plan(),
+      ...spread([{ resourceId: ids.primary, meter: METERS.extendedSupport, perDay: 4 }], '2026-11-01', '2026-11-18'),
+      ...spread([{ resourceId: ids.replica, meter: METERS.extendedSupport, perDay: 2 }], '2026-11-01', '2026-11-18'),
+    ];
+    const report = await run();
+    // 18 days × (4 + 2), nothing in the primary's compute: extended support is not compute or HA.
+    expect(report.data.components).toMatchObject({ extendedSupport: { label: 'PostgreSQL extended support', monthToDate: 108 }, primaryCompute: { monthToDate: 203.5 } });
+    const [line] = check(report, 'cost.extended-support');
+    expect(line).toMatchObject({ severity: 'warning', target: 'extendedSupport', unit: 'USD' });
+    expect(line?.message).toMatch(/^PostgreSQL extended support is billed: USD 108\.00 this month/);
+    expect(line?.remedy).toMatch(/dbops run version-upgrade --param plan=rehearse --param target=17/);
+    // Without such a line there is no finding.
+    ledger = plan();
+    expect(check(await run(), 'cost.extended-support')).toEqual([]);
+  });
+
   it('switches to AmortizedCost when reservations show in the pricing model, and drops the reserved-capacity hint', async () => {
     ledger = [...plan(), { resourceId: ids.primary, meter: METERS.compute, perDay: 0, pricingModel: 'Reservation', day: day('2026-11-02') }];
     const report = await run();

@@ -1,5 +1,12 @@
 import type { TestProject } from 'vitest/node';
-import { EmbeddedServerError, startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
+import {
+  DEFAULT_EMBEDDED_POSTGRES_MAJOR,
+  EmbeddedServerError,
+  startEmbeddedPostgres,
+  type EmbeddedPostgresMajor,
+  type EmbeddedServer,
+} from '../../src/platform/db/embedded.js';
+import { readTestPgMajor, TEST_PG_MAJOR_ENV, TestPgMajorError } from './pg-major.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,11 +17,28 @@ declare module 'vitest' {
 
 let server: EmbeddedServer | undefined;
 
+function exitWith(message: string): never {
+  // The message says what to do; a stack trace from the global setup would only bury it.
+  process.stderr.write(`\n${message}\n`);
+  process.exit(1);
+}
+
+function testPgMajor(): EmbeddedPostgresMajor {
+  try {
+    return readTestPgMajor(process.env);
+  } catch (err) {
+    if (err instanceof TestPgMajorError) exitWith(err.message);
+    throw err;
+  }
+}
+
 /**
- * One real PostgreSQL 14 for the whole run (each test file makes its own database in it), or
- * the server TEST_DATABASE_URL names. Settings mirror the plan where tests depend on them.
+ * One real PostgreSQL for the whole run (each test file makes its own database in it): 14, or
+ * the major DBOPS_TEST_PG_MAJOR names (15 to 18), or the server TEST_DATABASE_URL names.
+ * Settings mirror the plan where tests depend on them.
  */
 export async function setup(project: TestProject): Promise<void> {
+  const major = testPgMajor();
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
     project.provide('pgAdminUrl', external);
@@ -22,6 +46,7 @@ export async function setup(project: TestProject): Promise<void> {
   }
   try {
     server = await startEmbeddedPostgres({
+      major,
       settings: {
         max_connections: '300',
         log_statement: 'all',
@@ -31,13 +56,10 @@ export async function setup(project: TestProject): Promise<void> {
       },
     });
   } catch (err) {
-    // Its message says what to do; a stack trace from the global setup would only bury it.
-    if (err instanceof EmbeddedServerError) {
-      process.stderr.write(`\n${err.message}\n`);
-      process.exit(1);
-    }
+    if (err instanceof EmbeddedServerError) exitWith(err.message);
     throw err;
   }
+  if (major !== DEFAULT_EMBEDDED_POSTGRES_MAJOR) process.stdout.write(`tests run on embedded PostgreSQL ${major} (${TEST_PG_MAJOR_ENV})\n`);
   project.provide('pgAdminUrl', server.url());
 }
 

@@ -25,12 +25,13 @@ param replicaExists bool
 @description('The primary exists already: createMode Create is sent only on creation; a later provision is an update.')
 param serverExists bool
 
-@description('PostgreSQL major version (plan 2.2.1: 14).')
+@description('PostgreSQL major version (plan 2.2.1: 14; Azure offers 14 to 18). Changing it on an existing server is a major-version upgrade: use dbops version-upgrade, not a deployment.')
 @allowed([
   '14'
   '15'
   '16'
   '17'
+  '18'
 ])
 param postgresVersion string
 

@@ -37,7 +37,7 @@ interface Tick {
 
 const isNotFound = (err: unknown) => err instanceof AzureOperationError && err.status === 404;
 
-async function findServer(t: Tick, name: string): Promise<Server | null> {
+export async function findServer(t: Pick<Tick, 'azure'>, name: string): Promise<Server | null> {
   try {
     return await t.azure.postgres.getServer(name);
   } catch (err) {
@@ -46,8 +46,11 @@ async function findServer(t: Tick, name: string): Promise<Server | null> {
   }
 }
 
-/** Deletes temporary servers past their expiry that no attempt in flight owns, and says so. */
-async function sweepOrphans(t: Tick, active: Attempt | null): Promise<void> {
+/**
+ * Deletes temporary servers past their expiry that no attempt in flight owns, and says so.
+ * version-upgrade's rehearsal copies carry the same tags and are swept by it too.
+ */
+export async function sweepOrphans(t: Pick<Tick, 'ctx' | 'azure' | 'now' | 'findings' | 'actions' | 'protectedNames'>, active: Pick<Attempt, 'serverName'> | null): Promise<void> {
   let servers: Server[];
   try {
     servers = await t.azure.postgres.listServers();
@@ -109,7 +112,7 @@ async function deadlinePassed(t: Tick, a: Attempt): Promise<Attempt | null> {
  * One status check of a stored operation. An operation that ended in failure is a result
  * (resuming one may already report it); a request that failed is an error, retried next tick.
  */
-async function settle(t: Tick, serialized: string): Promise<'running' | 'succeeded' | { error: string }> {
+export async function settle(t: Pick<Tick, 'azure'>, serialized: string): Promise<'running' | 'succeeded' | { error: string }> {
   const ended = (err: unknown) => /long-running operation has failed|the operation failed in Azure/i.test(errorMessage(err));
   try {
     const op = await t.azure.postgres.resume(serialized);

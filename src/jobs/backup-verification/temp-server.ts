@@ -14,17 +14,17 @@ const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 12); /
 
 /**
  * `<source>-rt-<yyyymmddhhmm>-<attempt>`: what it is (a restore test of the source), when it
- * started, and which attempt owns it. Flexible server names are 3-63 lower-case letters,
+ * started, and which attempt owns it (version-upgrade's rehearsals use `u<id>`). Flexible server names are 3-63 lower-case letters,
  * digits and hyphens.
  */
-export function temporaryServerName(source: string, startedAt: Date, attempt: number): string {
+export function temporaryServerName(source: string, startedAt: Date, attempt: number | string): string {
   const suffix = `${stamp(startedAt)}-${attempt}`;
   const prefix = restoreServerPrefix(source);
   const base = prefix.slice(0, -'-rt-'.length).slice(0, 63 - suffix.length - '-rt-'.length).replace(/-+$/, '');
   return `${base}-rt-${suffix}`;
 }
 
-export function restoreTags(input: { source: string; attempt: number; expiresAt: Date }): Record<string, string> {
+export function restoreTags(input: { source: string; attempt: number | string; expiresAt: Date }): Record<string, string> {
   return {
     [RESTORE_TAGS.purpose]: RESTORE_PURPOSE,
     [RESTORE_TAGS.createdBy]: RESTORE_CREATED_BY,

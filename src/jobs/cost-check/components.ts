@@ -6,8 +6,12 @@
  * tells the primary from the replica and the private endpoint or workspace from the servers.
  * HA has no meter of its own: the standby is billed on the primary's compute and storage meters
  * (doubling them), so when the server runs HA, half of those lines is the standby's.
+ * Extended support (a server on a major past Azure's standard support, e.g. 14 from 2026-12-12)
+ * is its own line: Azure bills it per vCore-hour on a meter of its own whose subcategory names
+ * "Extended Support"; the exact meter name is not in Azure's published docs yet, so dbops matches
+ * the words, on any server (primary or replica) but the restore-test copies.
  */
-export const COMPONENTS = ['primaryCompute', 'haStandby', 'replica', 'storage', 'backupStorage', 'network', 'monitoring', 'restoreServers', 'other'] as const;
+export const COMPONENTS = ['primaryCompute', 'haStandby', 'replica', 'storage', 'backupStorage', 'extendedSupport', 'network', 'monitoring', 'restoreServers', 'other'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export const COMPONENT_LABELS: Record<Component, string> = {
@@ -16,6 +20,7 @@ export const COMPONENT_LABELS: Record<Component, string> = {
   replica: 'replica',
   storage: 'storage',
   backupStorage: 'backup storage',
+  extendedSupport: 'PostgreSQL extended support',
   network: 'network',
   monitoring: 'monitoring',
   restoreServers: 'backup-verification restore servers',
@@ -53,6 +58,7 @@ const MONITORING_PROVIDERS = new Set(['microsoft.operationalinsights', 'microsof
 const MONITORING_METER = /log analytics|analytics logs|azure monitor|application insights|\bmetrics?\b|\balerts?\b/i;
 const NETWORK_METER = /bandwidth|data transfer|inter-?region|intra continent|inter ?continent|egress|ingress|private link|private endpoint|virtual network|ip address/i;
 const BACKUP_METER = /backup/i;
+const EXTENDED_SUPPORT_METER = /extended[ -]?support/i;
 const COMPUTE_METER = /compute|vcore/i;
 const STORAGE_METER = /storage|iops|throughput|disk/i;
 
@@ -64,6 +70,7 @@ export function allocate(resourceId: string, meter: string, deployment: Deployme
   if (MONITORING_PROVIDERS.has(ref.provider) || MONITORING_METER.test(meter)) return [['monitoring', 1]];
   if (ref.provider === 'microsoft.network' || NETWORK_METER.test(meter)) return [['network', 1]];
   if (!isServer) return [['other', 1]];
+  if (EXTENDED_SUPPORT_METER.test(meter)) return [['extendedSupport', 1]];
   if (BACKUP_METER.test(meter)) return [['backupStorage', 1]];
   const server = deployment.serverName?.toLowerCase();
   const replica = deployment.replicaName?.toLowerCase();
@@ -75,7 +82,7 @@ export function allocate(resourceId: string, meter: string, deployment: Deployme
   return deployment.highAvailability ? [[own, 0.5], ['haStandby', 0.5]] : [[own, 1]];
 }
 
-export const isComputeMeter = (meter: string): boolean => COMPUTE_METER.test(meter) && !BACKUP_METER.test(meter);
+export const isComputeMeter = (meter: string): boolean => COMPUTE_METER.test(meter) && !BACKUP_METER.test(meter) && !EXTENDED_SUPPORT_METER.test(meter);
 
 export function isRestoreServer(resourceId: string, name: string, deployment: Deployment): boolean {
   return deployment.restoreResourceIds.has(resourceId.toLowerCase()) || deployment.restorePrefixes.some((p) => name.startsWith(p.toLowerCase()));

@@ -111,6 +111,7 @@ export const costCheck = defineJob({
       ...lineFindings(rows, cal, firstDataDay, deployment, money),
       ...restoreFindings(rows, cal, deployment, s.budgetAmount, perComponent.restoreServers.monthToDate, money),
       ...savingsHints(s, rows, cal, deployment, perComponent, costType, commitments, money, currency),
+      ...extendedSupportFindings(perComponent.extendedSupport, money, currency),
     ];
 
     const components = Object.fromEntries(
@@ -151,6 +152,22 @@ export const costCheck = defineJob({
 });
 
 type Settings = SettingsOf<typeof costCheckSettings>;
+
+/** Extended-support charges, which only a major-version upgrade stops: said on their own line. */
+function extendedSupportFindings(c: { monthToDate: number; projectedMonthEnd: number; lastMonth: number }, money: (n: number) => string, currency: string | null): Finding[] {
+  if (c.monthToDate === 0 && c.lastMonth === 0) return [];
+  return [
+    {
+      check: 'cost.extended-support',
+      severity: 'warning',
+      target: 'extendedSupport',
+      message: `PostgreSQL extended support is billed: ${money(c.monthToDate)} this month (projected ${money(c.projectedMonthEnd)}), ${money(c.lastMonth)} last month; the server's major is past Azure's standard support`,
+      value: round(c.projectedMonthEnd),
+      ...(currency ? { unit: currency } : {}),
+      remedy: 'Rehearse and run the major-version upgrade: dbops run version-upgrade --param plan=rehearse --param target=17 (docs/jobs/version-upgrade.md).',
+    },
+  ];
+}
 type Money = (amount: number) => string;
 
 const round = (n: number) => Math.round(n * 100) / 100;

@@ -13,6 +13,7 @@ import { applyLockouts, liftExpiredLockouts } from './lockout.js';
 import { checkPrivilegeDrift } from './privileges.js';
 import { securityServices, type LogWindow, type ServerLogSource } from '../../shared/security-services.js';
 import { securityAuditSettings } from './settings.js';
+import { checkVersionSupport } from '../../shared/postgres-lifecycle.js';
 import { manifest } from './manifest.js';
 
 export { securityAuditSettings } from './settings.js';
@@ -90,6 +91,14 @@ export const securityAudit = defineJob({
         const loginRoles = await listLoginRoles(ctx, s.ignoredRoles);
         data.loginRoles = loginRoles;
         findings.push(...(await checkManagedSecrets(ctx, loginRoles, hygiene)));
+      });
+      // A server past Azure's standard support gets no new minor releases: security patches only, and paid.
+      await timed('versionSupport', async () => {
+        const [support] = await checkVersionSupport(ctx.db, ctx.now(), s.versionSupportSeverity);
+        if (support) {
+          findings.push(support);
+          data.versionSupport = support.details;
+        }
       });
     }
 

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { bool, int, list, optionalString, setting } from '../../platform/settings.js';
+import { versionSupportSettings } from '../../shared/postgres-lifecycle.js';
 
 export interface Cidr {
   address: string;
@@ -118,4 +119,5 @@ export const securityAuditSettings = {
     default: '*.csv',
     schema: z.string().min(1),
   }),
+  ...versionSupportSettings,
 };

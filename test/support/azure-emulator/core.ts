@@ -88,6 +88,16 @@ function compile(route: RouteDefinition): Compiled {
   return { route, regex: new RegExp(`^${source}/?$`, 'i'), names };
 }
 
+/** Thrown by an operation's work to end it Failed with this ARM error code, as the service would. */
+export class ArmFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** ARM's error body shape: `{ error: { code, message } }`. */
 export const armError = (status: number, code: string, message: string): EmulatorResponse => ({ status, body: { error: { code, message } } });
 
@@ -181,7 +191,8 @@ export class EmulatorCore {
         .then(() => void (op.workDone = true))
         .catch((err: unknown) => {
           op.workDone = true;
-          op.error = { code: 'InternalServerError', message: `emulator work failed: ${(err as Error).message}` };
+          // Work that fails the way the service would throws an ArmFailure (its code and message).
+          op.error = err instanceof ArmFailure ? { code: err.code, message: err.message } : { code: 'InternalServerError', message: `emulator work failed: ${(err as Error).message}` };
         });
     }
     this.operations.set(id, op);

@@ -1,4 +1,5 @@
 import { armError, type EmulatorCore, type EmulatorResponse } from './core.js';
+import { createReplica, majorVersionUpgrade, type EmulatedUpgrade, type UpgradeHooks } from './upgrade.js';
 
 const PROVIDER = 'Microsoft.DBforPostgreSQL';
 const SERVERS = `/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/${PROVIDER}/flexibleServers`;
@@ -50,7 +51,7 @@ export interface RestoreResult {
   tags?: Record<string, string>;
 }
 
-export interface PostgresHooks {
+export interface PostgresHooks extends UpgradeHooks {
   /** Called when a point-in-time restore runs; the operation completes when it resolves. */
   onRestore?: (request: RestoreRequest) => Promise<RestoreResult | void>;
   /** Called when a server is deleted (drop the copy). */
@@ -66,6 +67,8 @@ export interface PostgresState {
   /** Every restart asked for, in order. */
   readonly restarts: Array<{ server: string; failover: boolean; failoverMode?: string }>;
   hooks: PostgresHooks;
+  /** Every major-version upgrade asked for, with its outcome (see upgrade.ts). */
+  readonly upgrades: EmulatedUpgrade[];
   addServer(server: Partial<EmulatedServer> & { name: string }): EmulatedServer;
   server(name: string): EmulatedServer;
   serverId(name: string): string;
@@ -164,6 +167,7 @@ export function installPostgres(core: EmulatorCore, options: PostgresOptions): P
     backups,
     restarts: [],
     hooks: {},
+    upgrades: [],
     addServer(partial) {
       const s = { ...defaultServer(partial.name, options), ...partial };
       servers.set(key(s.name), s);
@@ -191,6 +195,7 @@ export function installPostgres(core: EmulatorCore, options: PostgresOptions): P
   const notFound = (name: string, rg: string) =>
     armError(404, 'ResourceNotFound', `The Resource '${PROVIDER}/flexibleServers/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
   const find = (name: string) => servers.get(key(name));
+  const upgradeContext = { core, state, subscriptionId, provider: PROVIDER };
   const accepted = (operation: string, location: string, hooks: { work?: () => Promise<void>; onSuccess?: () => void; onFailure?: () => void }): EmulatorResponse => ({
     status: 202,
     headers: core.startOperation({ operation, location, subscriptionId, provider: PROVIDER, ...hooks }),
@@ -222,9 +227,10 @@ export function installPostgres(core: EmulatorCore, options: PostgresOptions): P
     path: `${SERVERS}/{serverName}`,
     longRunning: true,
     handler: ({ params, body }) => {
-      const input = (body ?? {}) as { location?: string; tags?: Record<string, string>; properties?: { createMode?: string; sourceServerResourceId?: string; pointInTimeUTC?: string } };
+      const input = (body ?? {}) as { location?: string; tags?: Record<string, string>; sku?: { name?: string; tier?: string }; properties?: { createMode?: string; sourceServerResourceId?: string; pointInTimeUTC?: string } };
       const target = params.serverName!;
       const p = input.properties ?? {};
+      if (p.createMode === 'Replica') return createReplica(upgradeContext, target, { ...input, ...p });
       if (p.createMode !== 'PointInTimeRestore') {
         // Only restores are modelled; other creates just record the server.
         const s = state.addServer({ name: target, location: input.location ?? options.location, ...(input.tags ? { tags: input.tags } : {}), state: 'Provisioning' });
@@ -275,7 +281,8 @@ export function installPostgres(core: EmulatorCore, options: PostgresOptions): P
     handler: ({ params, body }) => {
       const s = find(params.serverName!);
       if (!s) return notFound(params.serverName!, params.resourceGroup!);
-      const patch = (body ?? {}) as { tags?: Record<string, string>; properties?: { replica?: { promoteMode?: string; promoteOption?: string } } };
+      const patch = (body ?? {}) as { tags?: Record<string, string>; properties?: { version?: string; createMode?: string; replica?: { promoteMode?: string; promoteOption?: string } } };
+      if (patch.properties?.createMode === 'Update') return majorVersionUpgrade(upgradeContext, s, patch.properties.version);
       const promote = patch.properties?.replica;
       if (promote?.promoteMode) {
         if (s.replicationRole === 'Primary') return armError(400, 'ServerIsNotReplica', `Server '${s.name}' is not a read replica.`);
