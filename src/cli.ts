@@ -108,11 +108,13 @@ export function buildCli(): Command {
 
   program
     .command('demo')
-    .description('start an embedded PostgreSQL 14, load sample data, run every job that needs no Azure, print the report')
+    .description('start an embedded PostgreSQL 14, load sample data, run every job that needs no Azure (with --all, every job, against a local Azure stand-in), print the report')
     .option('--keep', 'leave the server running and print its URL')
     .option('--small', 'load a small data set (seconds, for a quick look)')
-    .action(async (opts: { keep?: boolean; small?: boolean }) => {
-      process.exitCode = await runDemo({ keep: opts.keep ?? false, small: opts.small ?? false });
+    .option('--all', 'run all nine jobs: the Azure ones against a local Azure stand-in (not Azure), for real')
+    .option('--azure-local', 'the same as --all')
+    .action(async (opts: { keep?: boolean; small?: boolean; all?: boolean; azureLocal?: boolean }) => {
+      process.exitCode = await runDemo({ keep: opts.keep ?? false, small: opts.small ?? false, azureLocal: Boolean(opts.all || opts.azureLocal) });
     });
 
   program

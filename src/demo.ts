@@ -9,16 +9,46 @@ import { createLogger } from './platform/log.js';
 import { formatReport } from './shared/report-format.js';
 import { runJob } from './shared/runner/run-job.js';
 import { buildRuntime, providers } from './runtime.js';
+import type { LocalAzure } from './local-azure/demo.js';
+
+/** Says so in every report of a demo run against src/local-azure (kept here: the module loads only with --all). */
+const LOCAL_AZURE_LABEL = 'local Azure stand-in (not Azure)';
 
 export interface DemoOptions {
   keep: boolean;
   small: boolean;
+  /** Run all nine jobs, the Azure ones against the local Azure stand-in (src/local-azure). */
+  azureLocal?: boolean;
   out?: NodeJS.WritableStream;
 }
 
+/** How the demo runs a job with the local Azure stand-in: for real (the demo's data is thrown away). */
+interface LocalAzureRun {
+  params: (azure: LocalAzure) => Record<string, unknown>;
+  dryRun: boolean;
+  /** What the report's label adds. */
+  note?: string;
+  /** Re-run with no parameters until `data.state` is done (a job the Function App's timer advances). */
+  untilDone?: boolean;
+}
+
+const LOCAL_AZURE_RUNS: Record<string, LocalAzureRun> = {
+  // Creates, detaches and drops partitions for real: nothing here is kept.
+  'partition-maintenance': { params: () => ({}), dryRun: false },
+  // The failover drill: a restart with planned failover, measured until the database takes writes again.
+  'failover-check': {
+    params: (azure) => ({ plan: 'drill', confirm: azure.serverName }),
+    dryRun: false,
+    note: "the stand-in's restart moves the zones without stopping PostgreSQL, so this RTO is the restart operation and the writable probe",
+  },
+  // The weekly restore test, started now; the timer would advance it every few minutes, the demo at once.
+  'backup-verification': { params: () => ({ mode: 'reconcile', start: true }), dryRun: false, note: 'restore test on a real copy of the demo database', untilDone: true },
+};
+
 /**
  * What `npm start` runs: a real PostgreSQL 14 in a temporary folder, the migrations, about 15
- * months of realistic data, and every job that needs no Azure, with a readable report.
+ * months of realistic data, and every job that needs no Azure, with a readable report. With
+ * `azureLocal` (`npm start -- --all`), the four Azure jobs too, against the local stand-in.
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
   const out = options.out ?? process.stdout;
@@ -34,6 +64,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await server.stop();
     }
   };
+  let localAzure: LocalAzure | undefined;
   const onInterrupt = () => void stop().finally(() => process.exit(130));
   if (!options.keep) process.once('SIGINT', onInterrupt);
   try {
@@ -42,9 +73,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await admin.query('CREATE DATABASE product_change_db');
     await admin.end();
     const url = server.url('product_change_db');
-    const env = { ...process.env, DATABASE_URL: url, DBOPS_PG_AUTH: 'url', DBOPS_ENVIRONMENT: 'demo' };
-    const deps = buildRuntime(providers, { env, log });
-    const { applied } = await migrate(deps.target, log);
+    const baseEnv = { ...process.env, DATABASE_URL: url, DBOPS_PG_AUTH: 'url', DBOPS_ENVIRONMENT: options.azureLocal ? 'demo (local Azure stand-in)' : 'demo' };
+    const { applied } = await migrate(buildRuntime(providers, { env: baseEnv, log }).target, log);
     say(`migrated: ${applied.length} migrations applied`);
 
     const bar = new cliProgress.SingleBar(
@@ -72,29 +102,68 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
     say('');
 
+    if (options.azureLocal) {
+      const { startLocalAzure } = await import('./local-azure/demo.js');
+      localAzure = await startLocalAzure({ adminUrl: server.url(), database: 'product_change_db', env: baseEnv });
+      say(`Azure: the ${LOCAL_AZURE_LABEL} at ${localAzure.endpoint}, seeded with a plausible deployment (${localAzure.serverName}); every report below comes from it, not from Azure.`);
+      say('');
+    }
+    const env = localAzure ? { ...baseEnv, ...localAzure.env } : baseEnv;
+    const deps = buildRuntime(providers, {
+      env,
+      log,
+      ...(localAzure ? { credential: localAzure.credential, azureClient: localAzure.azureClient } : {}),
+    });
     const reports: JobReport[] = [];
     const notConfigured: string[] = [];
+    const triggeredBy = localAzure ? `demo, ${LOCAL_AZURE_LABEL}` : 'demo';
+    const show = (report: JobReport, note?: string) => {
+      reports.push(report);
+      say(formatReport(report));
+      if (localAzure) say(`   Azure: ${LOCAL_AZURE_LABEL} at ${localAzure.endpoint}${note ? `; ${note}` : ''}`);
+      say('');
+    };
+
     for (const job of jobs) {
       const missing = job.requires?.(env) ?? [];
       if (missing.length > 0) {
         notConfigured.push(`  ${job.name.padEnd(22)} not configured: needs ${missing.join(', ')}`);
         continue;
       }
-      const report = await runJob(job, {}, deps, { trigger: 'demo', triggeredBy: 'demo', dryRun: job.destructive ?? false });
-      reports.push(report);
-      say(formatReport(report));
-      say('');
+      const planned = localAzure ? LOCAL_AZURE_RUNS[job.name] : undefined;
+      if (!localAzure || !planned) {
+        show(await runJob(job, {}, deps, { trigger: 'demo', triggeredBy, dryRun: job.destructive ?? false }));
+        continue;
+      }
+      // The backup a restore copies: the demo database as the jobs before left it.
+      if (job.name === 'backup-verification') await localAzure.snapshotForRestores();
+      const run = (params: Record<string, unknown>) => runJob(job, params, deps, { trigger: 'demo', triggeredBy, dryRun: planned.dryRun });
+      let report = await run(planned.params(localAzure));
+      let runs = 1;
+      while (planned.untilDone && report.data.state !== 'done' && report.status !== 'failed' && runs < 20) {
+        report = await run({});
+        runs += 1;
+      }
+      show(report, [planned.note, runs > 1 ? `${runs} runs` : undefined].filter(Boolean).join(', '));
+    }
+    if (localAzure) {
+      // A second health snapshot after the other jobs, so the status page has trends to draw.
+      const health = jobs.find((j) => j.name === 'health-check');
+      if (health) show(await runJob(health, {}, deps, { trigger: 'demo', triggeredBy, dryRun: false }), 'second health snapshot, for the trends');
     }
     if (notConfigured.length > 0) {
-      say('Jobs that need Azure (run them in the Function App or set their settings):');
+      say('Jobs that need Azure (run them in the Function App or set their settings; `npm start -- --all` runs them against a local stand-in):');
       for (const line of notConfigured) say(line);
       say('');
     }
     const overall = worstStatus(reports.map((r) => r.status));
-    say(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${reports.length} jobs run, overall ${overall}.`);
+    const jobsRun = new Set(reports.map((r) => r.job)).size;
+    say(`demo finished in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${jobsRun} jobs run${reports.length > jobsRun ? ` (${reports.length} runs)` : ''}, overall ${overall}${localAzure ? `; Azure was the ${LOCAL_AZURE_LABEL}` : ''}.`);
+    await localAzure?.close();
+    localAzure = undefined;
     if (options.keep) {
       const { startConsoleServer } = await import('./console/server.js');
-      const consoleServer = await startConsoleServer({ target: deps.target, jobs: jobs.map((j) => ({ name: j.name, title: j.title })), environment: 'demo', log });
+      const consoleServer = await startConsoleServer({ target: deps.target, jobs: jobs.map((j) => ({ name: j.name, title: j.title })), environment: env.DBOPS_ENVIRONMENT, log });
       say(`The server keeps running while this command does: DATABASE_URL=${url}`);
       say(`Status page: ${consoleServer.url}`);
       say(`Press Ctrl-C to stop it; its data stays in ${server.dataDir}.`);
@@ -105,6 +174,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     // The demo's data is synthetic: findings are expected, so only a failure fails the demo.
     return overall === 'failed' ? exitCodeFor('failed') : 0;
   } finally {
+    await localAzure?.close().catch(() => undefined);
     await stop();
   }
 }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobNames } from '../src/jobs/index.js';
 import { azureExamplesDir } from './support/azure-examples.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 
@@ -10,9 +11,9 @@ const bin = join(import.meta.dirname, '..', 'bin', 'dbops.js');
 const withEmbedded = join(import.meta.dirname, 'support', 'dbops-with-embedded.ts');
 const tsx = join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-async function dbops(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [bin]) {
+async function dbops(args: string[], env: NodeJS.ProcessEnv = {}, command: string[] = [bin], timeoutMs = 120_000) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [...command, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [...command, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, timeout: timeoutMs });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -89,6 +90,28 @@ describe('dbops CLI', () => {
     expect(demo.stdout).toMatch(/overall ok/);
     expect(demo.stdout + demo.stderr).not.toMatch(/WARN|ERROR|57P01/);
   }, 180_000);
+
+  it('demo --all runs all nine jobs against the local Azure stand-in, each report labelled so, exits 0 with no warning', async () => {
+    // A busy machine may take minutes; a timeout would kill the demo and its server mid-run.
+    const demo = await dbops(['demo', '--small', '--all'], {}, [bin], 220_000);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout + demo.stderr).not.toMatch(/WARN|ERROR|CRIT|FAIL|57P01/);
+    expect(demo.stdout).not.toMatch(/not configured/);
+    const blocks = demo.stdout.split('\n\n');
+    const reportOf = (job: string) => blocks.filter((b) => b.startsWith(`[OK] ${job} — `));
+    for (const job of jobNames()) {
+      expect(reportOf(job), `${job} has a report`).not.toHaveLength(0);
+      for (const block of reportOf(job)) expect(block, job).toMatch(/\n {3}Azure: local Azure stand-in \(not Azure\) at https:\/\/127\.0\.0\.1:\d+/);
+    }
+    expect(reportOf('partition-maintenance')[0]).not.toMatch(/dry run/);
+    expect(reportOf('failover-check')[0]).toMatch(/Drill: RTO \d+(\.\d)? s/);
+    expect(reportOf('backup-verification')[0]).toMatch(/Restore test #1 passed/);
+    expect(reportOf('password-rotation')[0]).toMatch(/product_change_app: rotated/);
+    expect(reportOf('cost-check')[0]).toMatch(/against a budget of USD 1,600\.00/);
+    // Two health snapshots: the status page draws trends.
+    expect(reportOf('health-check')).toHaveLength(2);
+    expect(demo.stdout).toMatch(/9 jobs run \(\d+ runs\), overall ok; Azure was the local Azure stand-in/);
+  }, 240_000);
 
   it('answers bad connection input with one line naming the setting, and exit code 3', async () => {
     const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; says: RegExp }> = [

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureThrottledError, type QueryDefinition } from '../../src/platform/azure/index.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 
 let emu: AzureEmulator;
 beforeAll(async () => {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureExamplesDir } from '../support/azure-examples.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
-import { shapeDifferences, shapeOfExamples, type ShapeRules } from '../support/azure-emulator/shape.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
+import { shapeDifferences, shapeOfExamples, type ShapeRules } from '../support/json-shape.js';
 
 /**
  * The emulator's answers against the official examples (test/fixtures/azure-examples), key by

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureOperationError, SERVER_METRICS } from '../../src/platform/azure/index.js';
 import { redact } from '../../src/platform/redact.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 
 let emu: AzureEmulator;
 beforeAll(async () => {

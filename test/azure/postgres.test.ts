@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureOperationError, type Server } from '../../src/platform/azure/index.js';
 import { ident } from '../../src/platform/db/sql.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
-import { EMULATOR_DATABASE_TAG, realDatabaseRestores, snapshotDatabase } from '../support/azure-emulator/restore.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
+import { EMULATOR_DATABASE_TAG, realDatabaseRestores, snapshotDatabase } from '../../src/local-azure/restore.js';
 import { adminUrl, createTestDatabase, urlFor } from '../support/db.js';
 
 let emu: AzureEmulator;

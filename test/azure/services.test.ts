@@ -6,7 +6,7 @@ import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import { buildRuntime, providers } from '../../src/runtime.js';
 import { settingsCatalog } from '../../src/catalog.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 let emu: AzureEmulator;

@@ -3,8 +3,8 @@ import { backupVerification, isTemporaryRestoreServer, restoredServerTarget, tem
 import { readCoreSettings } from '../../src/shared/config.js';
 import { registerJob } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { defaultServer } from '../support/azure-emulator/postgres.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { defaultServer } from '../../src/local-azure/postgres.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(backupVerification);

@@ -7,8 +7,8 @@ import { backupVerification, RESTORE_CREATED_BY, RESTORE_PURPOSE } from '../../s
 import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
-import { realDatabaseRestores, snapshotDatabase } from '../support/azure-emulator/restore.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
+import { realDatabaseRestores, snapshotDatabase } from '../../src/local-azure/restore.js';
 import { adminUrl, createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(backupVerification);

@@ -3,9 +3,9 @@ import { costCheck } from '../../src/jobs/cost-check/index.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import type { ClientFactoryOptions } from '../../src/platform/azure/index.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
-import { day, forecastResponder, METERS, planLines, queryResponder, resourceIds, spread, type LedgerEntry } from './cost-check-ledger.js';
+import { day, forecastResponder, METERS, planLines, queryResponder, resourceIds, spread, type LedgerEntry } from '../../src/local-azure/cost-ledger.js';
 
 const job = registerJob(costCheck);
 // 06:00 UTC on 20 November 2026: with the 24 h lag, days up to the 18th are complete; the 19th is partial.

@@ -12,7 +12,7 @@ import { notifySettings } from '../../src/notify/settings.js';
 import { runJob, type RunnerDeps } from '../../src/shared/runner/run-job.js';
 import { readSettings, type Env } from '../../src/platform/settings.js';
 import { startAcsEmulator, type AcsEmulator } from '../support/acs-emulator.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { azureExamplesDir } from '../support/azure-examples.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 import { startTeamsReceiver, type TeamsReceiver } from '../support/teams-receiver.js';

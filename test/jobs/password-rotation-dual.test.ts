@@ -4,7 +4,7 @@ import { passwordRotation } from '../../src/jobs/password-rotation/index.js';
 import { ident } from '../../src/platform/db/sql.js';
 import { registerJob } from '../../src/shared/job.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 import { currentCredential, dropRoles, logsIn, managedRole } from './password-rotation-support.js';
 

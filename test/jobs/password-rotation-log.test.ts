@@ -9,7 +9,7 @@ import { migrate } from '../../src/platform/db/migrate.js';
 import { registerJob } from '../../src/shared/job.js';
 import { memoryLogger } from '../../src/platform/log.js';
 import { runJob, type RunnerDeps } from '../../src/shared/runner/run-job.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import type { TestDatabase } from '../support/db.js';
 import { allStoredValues, currentLogsIn, managedRole } from './password-rotation-support.js';
 

@@ -6,7 +6,7 @@ import { parseCredential } from '../../src/jobs/password-rotation/vault.js';
 import { serverSessions } from '../../src/platform/db/session.js';
 import { ident, literal } from '../../src/platform/db/sql.js';
 import { memoryLogger } from '../../src/platform/log.js';
-import type { AzureEmulator } from '../support/azure-emulator/index.js';
+import type { AzureEmulator } from '../../src/local-azure/index.js';
 import type { TestDatabase } from '../support/db.js';
 
 /** A uniquely named role (roles are cluster-wide; test files run in parallel) with a password seeded in Key Vault. */

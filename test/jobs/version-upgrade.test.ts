@@ -5,10 +5,10 @@ import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob, type JobReport } from '../../src/shared/job.js';
 import { readServerVersion } from '../../src/shared/postgres-lifecycle.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
-import { startAzureEmulator, type AzureEmulator } from '../support/azure-emulator/index.js';
-import { realDatabaseRestores, snapshotDatabase } from '../support/azure-emulator/restore.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
+import { realDatabaseRestores, snapshotDatabase } from '../../src/local-azure/restore.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
-import { upgradeOnRealServer } from '../support/azure-emulator/upgrade-copy.js';
+import { upgradeOnRealServer } from '../../src/local-azure/upgrade-copy.js';
 import { adminUrl, createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(versionUpgrade);

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Agent } from 'node:https';
-import { startAzureEmulator } from './azure-emulator/index.js';
-import { communicationRoutes, type AcsState } from './azure-emulator/communication.js';
+import { startAzureEmulator } from '../../src/local-azure/index.js';
+import { communicationRoutes, type AcsState } from '../../src/local-azure/communication.js';
 
-export type { AcsApi, AcsFault as Fault, AcsState, SentEmail, SentSms } from './azure-emulator/communication.js';
+export type { AcsApi, AcsFault as Fault, AcsState, SentEmail, SentSms } from '../../src/local-azure/communication.js';
 
 export interface AcsEmulator {
   endpoint: string;

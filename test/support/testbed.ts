@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { JobServices } from '../../src/shared/job.js';
 import type { RunnerDeps } from '../../src/shared/runner/run-job.js';
 import type { Env } from '../../src/platform/settings.js';
-import { startAzureEmulator, type AzureEmulator } from './azure-emulator/index.js';
+import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { createTestDatabase, testDeps, type TestDatabase } from './db.js';
 
 export interface AzureTestbed {

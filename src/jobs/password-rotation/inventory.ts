@@ -36,9 +36,9 @@ export function keyVaultSecretInventory(secrets: KeyVaultSecrets, roles: readonl
 }
 
 /** Listed in the composition root so every job sees it as ctx.services.managedSecretInventory. */
-export const secretInventoryProvider: ServiceProvider = ({ env, log, credential }) => {
+export const secretInventoryProvider: ServiceProvider = ({ env, log, credential, azureClient }) => {
   try {
-    const azure = createAzureServices(env, { log, credential });
+    const azure = createAzureServices(env, { ...azureClient, log, credential });
     if (azure.missing('keyVault').length > 0) return {};
     const { roles, dualRole } = readSettings({ roles: rotationSettings.roles, dualRole: rotationSettings.dualRole }, env);
     return { managedSecretInventory: keyVaultSecretInventory(azure.secrets, roles, dualRole) };

@@ -137,9 +137,9 @@ export function getAzure(services: JobServices, ...areas: AzureArea[]): AzureAcc
 }
 
 /** The runtime's provider: cheap (reads settings; SDKs load on first call), on the runtime's one credential. */
-export const azureServiceProvider: ServiceProvider = ({ env, log, credential }) => {
+export const azureServiceProvider: ServiceProvider = ({ env, log, credential, azureClient }) => {
   try {
-    return { azure: createAzureServices(env, { log, credential }) };
+    return { azure: createAzureServices(env, { ...azureClient, log, credential }) };
   } catch (err) {
     // A malformed Azure setting must not stop jobs that never touch Azure.
     const reason = err instanceof SettingsError ? err.problems.join('; ') : errorMessage(err);

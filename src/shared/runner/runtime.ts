@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/core-auth';
+import type { ClientFactoryOptions } from '../../platform/azure/options.js';
 import { azureCredential } from '../../platform/azure/credential.js';
 import { readCoreSettings } from '../config.js';
 import { resolveTarget } from '../../platform/db/connection.js';
@@ -18,13 +19,24 @@ export interface RuntimeOptions {
   credential?: TokenCredential;
   /** Extra or replacement services (tests inject emulator-backed clients here). */
   services?: JobServices;
+  /**
+   * How the providers build their Azure clients beyond the credential (production passes
+   * nothing). The demo's local Azure stand-in passes its certificate here (`tlsCa`), so only
+   * this runtime's clients trust it; nothing changes process-wide.
+   */
+  azureClient?: AzureClientOptions;
 }
+
+/** Client options a provider passes on to createAzureServices (the credential and log are the runtime's). */
+export type AzureClientOptions = Omit<ClientFactoryOptions, 'credential' | 'log'>;
 
 /** What a provider is given: the settings, the log, and the credential every Azure client shares. */
 export interface ProviderContext {
   env: Env;
   log: Logger;
   credential: TokenCredential;
+  /** Extra client options (an emulator's CA); empty in production. */
+  azureClient: AzureClientOptions;
 }
 
 /**
@@ -42,7 +54,7 @@ export function buildRuntime(providers: readonly ServiceProvider[], options: Run
   const target = resolveTarget(settings, options.databaseUrl);
   const credential = options.credential ?? azureCredential(env);
   const services: JobServices = {};
-  for (const provider of providers) Object.assign(services, provider({ env, log, credential }));
+  for (const provider of providers) Object.assign(services, provider({ env, log, credential, azureClient: options.azureClient ?? {} }));
   Object.assign(services, options.services);
   // Alerts for every finished run whenever a channel (Teams, e-mail, SMS) is configured.
   const notifyConfig = notifierConfigFromEnv(env, log, { environment: settings.environment, credential, ...(options.now ? { now: options.now } : {}) });

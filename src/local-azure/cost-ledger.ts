@@ -3,7 +3,7 @@
  * emulator's `cost.query` / `cost.forecast` responders aggregate this ledger by the request's
  * timeframe, filter, granularity and grouping, like the service does.
  */
-import type { CostAnswer } from '../support/azure-emulator/cost.js';
+import type { CostAnswer } from './cost.js';
 
 export interface LedgerLine {
   resourceId: string;

@@ -1,9 +1,9 @@
 import pg from 'pg';
-import { migrate } from '../../../src/platform/db/migrate.js';
-import { ident, qualified } from '../../../src/platform/db/sql.js';
-import { memoryLogger } from '../../../src/platform/log.js';
-import { PLAN_SCHEMA, PLAN_TABLES } from '../../../src/shared/plan.js';
-import type { EmbeddedServer } from '../../../src/platform/db/embedded.js';
+import { migrate } from '../platform/db/migrate.js';
+import { ident, qualified } from '../platform/db/sql.js';
+import { memoryLogger } from '../platform/log.js';
+import { PLAN_SCHEMA, PLAN_TABLES } from '../shared/plan.js';
+import type { EmbeddedServer } from '../platform/db/embedded.js';
 import { EMULATOR_DATABASE_TAG, EMULATOR_PORT_TAG } from './restore.js';
 import type { UpgradeHooks, UpgradeResult } from './upgrade.js';
 

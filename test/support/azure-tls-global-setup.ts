@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateEmulatorTls, TLS_CERT_ENV, TLS_KEY_ENV } from './tls.js';
+import { generateEmulatorTls, TLS_CERT_ENV, TLS_KEY_ENV } from '../../src/local-azure/tls.js';
 
 let dir: string | undefined;
 

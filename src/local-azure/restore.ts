@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ident } from '../../../src/platform/db/sql.js';
+import { ident } from '../platform/db/sql.js';
 import type { PostgresHooks, RestoreResult } from './postgres.js';
 
 /** Tag keys a restored server carries in the emulator, pointing at its real copy. */
