@@ -14,7 +14,7 @@ import { readSettings, type Env } from '../../src/platform/settings.js';
 import { startAcsEmulator, type AcsEmulator } from '../support/acs-emulator.js';
 import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
 import { azureExamplesDir } from '../support/azure-examples.js';
-import { createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
+import { createTestDatabase, testDeps, testPgMajor, type TestDatabase } from '../support/db.js';
 import { startTeamsReceiver, type TeamsReceiver } from '../support/teams-receiver.js';
 
 const job = registerJob(failoverCheck);
@@ -62,7 +62,7 @@ describe('failover-check', () => {
   const sent = () => ({ teams: teams.received.length, email: acs.state.emails.length, sms: acs.state.sms.length });
 
   beforeAll(async () => {
-    [db, teams, acs, probed] = await Promise.all([createTestDatabase(), startTeamsReceiver(), startAcsEmulator(), startEmbeddedPostgres()]);
+    [db, teams, acs, probed] = await Promise.all([createTestDatabase(), startTeamsReceiver(), startAcsEmulator(), startEmbeddedPostgres({ major: testPgMajor() })]);
     emu = await startAzureEmulator({ serverName: SERVER, replicaName: REPLICA });
     env = {
       ...emu.env,

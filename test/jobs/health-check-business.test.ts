@@ -155,9 +155,11 @@ describe('health-check on the demo data set', () => {
     // Partition pruning: only the partitions the two windows touch (one, or two at a month boundary).
     expect(new Set(kos.map((s) => s.relation)).size).toBeLessThanOrEqual(2);
 
-    // The control: the obvious query without the leading index column does scan, so the check above can fail.
+    // The control: a filter no index can serve (a function of created_at) does scan, so the check
+    // above can fail. (Leaving out the leading index column is no control from PostgreSQL 18 on,
+    // whose btree skip scan reads the index for it.)
     const naive = await scannedRelations({
-      text: 'SELECT integration_type, is_success, count(*) FROM product_change.pc_kos_integration_log WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2',
+      text: "SELECT integration_type, is_success, count(*) FROM product_change.pc_kos_integration_log WHERE date_trunc('hour', created_at) >= $1 AND date_trunc('hour', created_at) < $2 GROUP BY 1, 2",
       values: [w.previousFrom, w.to],
     });
     expect(naive.some((s) => s.node === 'Seq Scan')).toBe(true);

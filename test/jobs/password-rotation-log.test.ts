@@ -10,7 +10,7 @@ import { registerJob } from '../../src/shared/job.js';
 import { memoryLogger } from '../../src/platform/log.js';
 import { runJob, type RunnerDeps } from '../../src/shared/runner/run-job.js';
 import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/index.js';
-import type { TestDatabase } from '../support/db.js';
+import { testPgMajor, type TestDatabase } from '../support/db.js';
 import { allStoredValues, currentLogsIn, managedRole } from './password-rotation-support.js';
 
 const job = registerJob(passwordRotation);
@@ -26,6 +26,7 @@ describe('password-rotation and the server log', () => {
   const logDir = () => join(server.dataDir, 'data', 'log');
   beforeAll(async () => {
     server = await startEmbeddedPostgres({
+      major: testPgMajor(),
       settings: { logging_collector: 'on', log_destination: 'stderr', log_directory: 'log', log_statement: 'all', log_connections: 'on', log_min_error_statement: 'error' },
     });
     const url = server.url('postgres');

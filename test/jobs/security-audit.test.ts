@@ -14,7 +14,7 @@ import { registerJob, type JobReport, type JobServices } from '../../src/shared/
 import { memoryLogger } from '../../src/platform/log.js';
 import { runJob } from '../../src/shared/runner/run-job.js';
 import type { Env } from '../../src/platform/settings.js';
-import { testDeps, type TestDatabase } from '../support/db.js';
+import { testDeps, testPgMajor, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(securityAudit);
 const PLAN_PREFIX = '%t [%p]: user=%u,db=%d,app=%a,client=%h ';
@@ -99,6 +99,7 @@ const checks = (report: JobReport, prefix: string) => report.findings.filter((f)
 describe('security-audit against a real server (csvlog, TLS)', () => {
   beforeAll(async () => {
     server = await startEmbeddedPostgres({
+      major: testPgMajor(),
       settings: {
         logging_collector: 'on',
         log_destination: 'csvlog',

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { readCoreSettings } from '../../src/shared/config.js';
 import type { ConnectionTarget } from '../../src/platform/db/connection.js';
+import type { EmbeddedPostgresMajor } from '../../src/platform/db/embedded.js';
 import { migrate } from '../../src/platform/db/migrate.js';
 import { ident } from '../../src/platform/db/sql.js';
 import { memoryLogger, type Logger } from '../../src/platform/log.js';
@@ -21,6 +22,11 @@ export interface TestDatabase {
 
 export function adminUrl(): string {
   return inject('pgAdminUrl');
+}
+
+/** The run's PostgreSQL major: pass it to startEmbeddedPostgres for a server of a test's own. */
+export function testPgMajor(): EmbeddedPostgresMajor {
+  return inject('pgMajor');
 }
 
 export function urlFor(database: string, base = adminUrl()): string {

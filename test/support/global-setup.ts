@@ -12,6 +12,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL of the test server's `postgres` database. */
     pgAdminUrl: string;
+    /** The PostgreSQL major of the run (DBOPS_TEST_PG_MAJOR): servers a test starts itself run it too. */
+    pgMajor: EmbeddedPostgresMajor;
   }
 }
 
@@ -39,6 +41,7 @@ function testPgMajor(): EmbeddedPostgresMajor {
  */
 export async function setup(project: TestProject): Promise<void> {
   const major = testPgMajor();
+  project.provide('pgMajor', major);
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
     project.provide('pgAdminUrl', external);

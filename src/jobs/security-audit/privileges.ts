@@ -1,6 +1,6 @@
 import { ident, qualified, type Queryable } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
-import { PLAN_TABLES } from '../../shared/plan.js';
+import { ALL_TABLE_PRIVILEGES, PLAN_TABLES } from '../../shared/plan.js';
 import {
   DEFAULT_PRIVILEGES_BASELINE,
   POWERFUL_PREDEFINED_ROLES,
@@ -75,7 +75,7 @@ const objectLabel = (kind: AclRow['kind'], schema: string, name: string) =>
  * the statement that restores the baseline; nothing is applied.
  */
 export async function checkPrivilegeDrift(db: Queryable, o: DriftOptions): Promise<DriftResult> {
-  const [{ rows: who }, { rows: roles }, { rows: members }, { rows: acl }, { rows: columns }, { rows: defaults }] = await Promise.all([
+  const [{ rows: who }, { rows: roles }, { rows: members }, { rows: acl }, { rows: columns }, { rows: defaults }, { rows: tableAll }] = await Promise.all([
     db.query<{ current_user: string }>('SELECT current_user'),
     db.query<RoleRow>(
       `SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication, rolcanlogin, rolconnlimit,
@@ -130,7 +130,10 @@ export async function checkPrivilegeDrift(db: Queryable, o: DriftOptions): Promi
         WHERE n.nspname = $1 AND a.grantee <> d.defaclrole`,
       [o.schema],
     ),
+    // What ALL PRIVILEGES on a table means on this server: its owner's default ACL.
+    db.query<{ privilege: string }>(`SELECT a.privilege_type AS privilege FROM aclexplode(acldefault('r', 10)) a`),
   ]);
+  const allOnTables = allTablePrivilegesOf(tableAll.map((r) => r.privilege));
   const me = who[0]?.current_user ?? '';
   const byName = new Map(roles.map((r) => [r.rolname, r]));
   const ignored = new Set(o.ignoredRoles);
@@ -213,9 +216,9 @@ export async function checkPrivilegeDrift(db: Queryable, o: DriftOptions): Promi
       case 'sequence':
         return { allowed: base.sequences, required: base.sequences };
       case 'table': {
-        if (plannedTables.has(object)) return { allowed: base.tables[object] ?? [], required: base.tables[object] ?? [] };
+        if (plannedTables.has(object)) return { allowed: allOnTables(base.tables[object] ?? []), required: base.tables[object] ?? [] };
         const viaParent = parent && plannedTables.has(parent) ? (base.tables[parent] ?? []) : [];
-        return { allowed: [...new Set([...viaParent, ...base.otherTables])], required: [] };
+        return { allowed: allOnTables([...new Set([...viaParent, ...base.otherTables])]), required: [] };
       }
     }
   };
@@ -283,7 +286,8 @@ export async function checkPrivilegeDrift(db: Queryable, o: DriftOptions): Promi
   // Default privileges beyond the migration's.
   for (const d of defaults) {
     if (exempt(d.grantee)) continue;
-    const expected = DEFAULT_PRIVILEGES_BASELINE[d.objtype]?.[d.grantee] ?? [];
+    const listed = DEFAULT_PRIVILEGES_BASELINE[d.objtype]?.[d.grantee] ?? [];
+    const expected = d.objtype === 'r' ? allOnTables(listed) : listed;
     if (expected.includes(d.privilege)) continue;
     const objects = d.objtype === 'r' ? 'TABLES' : d.objtype === 'S' ? 'SEQUENCES' : d.objtype === 'f' ? 'FUNCTIONS' : d.objtype === 'T' ? 'TYPES' : 'SCHEMAS';
     findings.push({
@@ -296,6 +300,16 @@ export async function checkPrivilegeDrift(db: Queryable, o: DriftOptions): Promi
   }
 
   return { findings, rolesCompared: roles.length, objectsCompared: objects.size };
+}
+
+/**
+ * The plan grants ALL PRIVILEGES on tables, and the baseline lists what that meant on 14. Newer
+ * servers add privileges to ALL (MAINTAIN from 17): a list holding all of the baseline's then
+ * allows the server's own too, read from the catalog, not guessed from the version. They are
+ * allowed, not required: grants made on 14 and carried over by an upgrade do not have them.
+ */
+function allTablePrivilegesOf(server: readonly string[]): (listed: readonly string[]) => readonly string[] {
+  return (listed) => (ALL_TABLE_PRIVILEGES.every((p) => listed.includes(p)) ? [...new Set([...listed, ...server])] : listed);
 }
 
 function attributeDrift(base: RoleBaseline, role: RoleRow): Finding[] {
