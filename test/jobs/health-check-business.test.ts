@@ -3,6 +3,7 @@ import { kosQuery, productChangeQuery, windowsFor } from '../../src/jobs/health-
 import { healthCheck } from '../../src/jobs/health-check/index.js';
 import { platformFindings, type PlatformMetricsSource } from '../../src/jobs/health-check/platform.js';
 import { replicaLagFinding } from '../../src/jobs/health-check/replication.js';
+import { judgeReplicaLag, type ReplicaState } from '../../src/platform/db/replica-lag.js';
 import { healthCheckSettings } from '../../src/jobs/health-check/settings.js';
 import { loadSampleData } from '../../src/platform/db/sample-data.js';
 import { registerJob, type Finding } from '../../src/shared/job.js';
@@ -257,12 +258,25 @@ describe('health-check platform metrics (Azure Monitor through PlatformMetricsSo
 });
 
 describe('replica lag thresholds', () => {
-  // A real streaming replica is too costly to start in a test: the replica-side query runs
-  // against a normal server in health-check.test.ts; the thresholds are checked here.
+  // The states a real streaming replica goes through are produced in health-check-replica.test.ts;
+  // the thresholds on the judged lag are checked here.
+  const state = (over: Partial<ReplicaState> = {}): ReplicaState => ({
+    inRecovery: true, receiverStatus: 'streaming', lastMessageAgeSeconds: 1, receivedLsn: '0/3000100', replayedLsn: '0/3000000',
+    replayBacklogBytes: 256, lastReplayAgeSeconds: 5, hotStandbyFeedback: false, ...over,
+  });
+  const lag = (over: Partial<ReplicaState>, primaryLsn?: string) => judgeReplicaLag(state(over), { primaryLsn: primaryLsn ?? null, silentAfterSeconds: 60 });
   it('is fine under a minute, warns above it and is critical above 300 s', () => {
-    expect(replicaLagFinding('replica.lag', 'r', 5, defaults).severity).toBe('info');
-    expect(replicaLagFinding('replica.lag', 'r', 61, defaults)).toMatchObject({ severity: 'warning', threshold: 60, value: 61 });
-    expect(replicaLagFinding('replica.lag', 'r', 301, defaults)).toMatchObject({ severity: 'critical', threshold: 300 });
-    expect(replicaLagFinding('replica.lag', 'r', null, defaults)).toMatchObject({ severity: 'warning', message: expect.stringMatching(/lag unknown/) });
+    expect(replicaLagFinding('replica.lag', 'r', lag({ lastReplayAgeSeconds: 5 }), defaults).severity).toBe('info');
+    expect(replicaLagFinding('replica.lag', 'r', lag({ lastReplayAgeSeconds: 61 }), defaults)).toMatchObject({ severity: 'warning', threshold: 60, value: 61 });
+    expect(replicaLagFinding('replica.lag', 'r', lag({ lastReplayAgeSeconds: 301 }), defaults)).toMatchObject({ severity: 'critical', threshold: 300 });
+    expect(replicaLagFinding('replica.lag', 'r', lag({ lastReplayAgeSeconds: null }), defaults)).toMatchObject({ severity: 'warning', message: expect.stringMatching(/lag unknown/) });
+  });
+  it('reads an idle primary as no lag, and a stopped stream as critical once the primary has written more', () => {
+    expect(lag({ replayBacklogBytes: 0, receivedLsn: '0/3000000', lastReplayAgeSeconds: 86_400 }, '0/3000000')).toMatchObject({ condition: 'current', lagSeconds: 0, bytesBehind: 0 });
+    const stopped = lag({ receiverStatus: null, replayBacklogBytes: 0, receivedLsn: '0/3000000', lastReplayAgeSeconds: 30 }, '0/5000000');
+    expect(stopped).toMatchObject({ condition: 'stopped', bytesBehind: 0x2000000 });
+    expect(replicaLagFinding('replica.lag', 'r', stopped, defaults)).toMatchObject({ severity: 'critical', message: expect.stringMatching(/streaming has stopped/) });
+    expect(replicaLagFinding('replica.lag', 'r', lag({ receiverStatus: null, replayBacklogBytes: 0, receivedLsn: '0/3000000' }, '0/3000000'), defaults).severity).toBe('warning');
+    expect(replicaLagFinding('replica.lag', 'r', lag({ lastReplayAgeSeconds: 5 }, '1/0'), defaults)).toMatchObject({ severity: 'critical', message: expect.stringMatching(/GB of the primary/) });
   });
 });

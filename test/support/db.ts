@@ -36,8 +36,8 @@ export function urlFor(database: string, base = adminUrl()): string {
 }
 
 /** Serialises cluster-wide steps (roles are shared by every database) across test workers. */
-export async function withClusterLock<T>(fn: () => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: adminUrl() });
+export async function withClusterLock<T>(fn: () => Promise<T>, server = adminUrl()): Promise<T> {
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   try {
     await admin.query('SELECT pg_advisory_lock(424242)');
@@ -48,16 +48,20 @@ export async function withClusterLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh database for one test file, migrated unless `migrated: false`. */
-export async function createTestDatabase(options: { prefix?: string; migrated?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * A fresh database for one test file, migrated unless `migrated: false`; on the shared test
+ * server, or on `server` (the superuser URL of a file's own server, e.g. a replication pair's primary).
+ */
+export async function createTestDatabase(options: { prefix?: string; migrated?: boolean; server?: string } = {}): Promise<TestDatabase> {
   const name = `${options.prefix ?? 'dbops_test'}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl() });
+  const server = options.server ?? adminUrl();
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${ident(name)}`);
   await admin.end();
-  const url = urlFor(name);
+  const url = urlFor(name, server);
   const target: ConnectionTarget = { kind: 'url', url };
-  if (options.migrated !== false) await withClusterLock(() => migrate(target, memoryLogger()));
+  if (options.migrated !== false) await withClusterLock(() => migrate(target, memoryLogger()), server);
   const pool = new pg.Pool({ connectionString: url, max: 8, options: '-c TimeZone=UTC' });
   pool.on('error', () => undefined);
   return {
@@ -67,7 +71,7 @@ export async function createTestDatabase(options: { prefix?: string; migrated?: 
     pool,
     async drop() {
       await pool.end();
-      const c = new pg.Client({ connectionString: adminUrl() });
+      const c = new pg.Client({ connectionString: server });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
       await c.end();

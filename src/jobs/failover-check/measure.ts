@@ -73,7 +73,7 @@ export async function measureEvent(
   } catch (err) {
     armProblem = errorMessage(err);
   }
-  const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
+  const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds, ctx.db);
   const findings: Finding[] = [];
   const zoneMove = `zone ${event.zoneBefore ?? '?'} → ${after?.zone ?? '?'}`;
 

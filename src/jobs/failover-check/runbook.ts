@@ -47,7 +47,7 @@ export async function runRunbook(ctx: JobContext, azure: AzureServices, s: Failo
 
   const rpoSeconds = s.rpoMinutes * 60;
   if (input.plan !== 'drill') {
-    const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds);
+    const replica = await readReplica(azure, ctx.withServer, ctx.settings.replicaUrl, ctx.settings.connectTimeoutSeconds, ctx.db);
     const r = replica.snapshot;
     const lag = replica.lagSeconds;
     steps.push(

@@ -1,7 +1,7 @@
 import { qualified } from '../../platform/db/sql.js';
 import type { Finding } from '../../shared/job.js';
 import { formatBytes, formatDuration, round, toNumber, whenAbove, whenBelow, type CheckContext, type CheckResult, type HealthCheck } from './check.js';
-import { counterDelta, secondsBetween, type Counters } from './snapshot.js';
+import { counterDelta, secondsBetween, type Counters, type StoredSnapshot } from './snapshot.js';
 
 /** Too few block reads and hits in the interval say nothing about the cache. */
 const MIN_BLOCK_ACCESSES = 1000;
@@ -168,35 +168,47 @@ export const databaseStatsCheck: HealthCheck = {
   name: 'database-stats',
   async run(c): Promise<CheckResult> {
     const { rows } = await c.db.query<{
-      stats_reset: Date | null; xacts: string; deadlocks: string; blks_hit: string; blks_read: string; bytes: string; pgss: boolean;
+      stats_reset: Date | null; xacts: string; rollbacks: string; deadlocks: string; blks_hit: string; blks_read: string; temp_files: string; temp_bytes: string; bytes: string;
+      pgss: boolean; toplevel: boolean; info: boolean;
     }>(
-      `SELECT stats_reset, xact_commit + xact_rollback AS xacts, deadlocks, blks_hit, blks_read,
-              pg_database_size(datid) AS bytes, to_regclass('pg_stat_statements') IS NOT NULL AS pgss
+      `SELECT stats_reset, xact_commit + xact_rollback AS xacts, xact_rollback AS rollbacks, deadlocks, blks_hit, blks_read, temp_files, temp_bytes,
+              pg_database_size(datid) AS bytes, to_regclass('pg_stat_statements') IS NOT NULL AS pgss,
+              EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('pg_stat_statements') AND attname = 'toplevel' AND NOT attisdropped) AS toplevel,
+              to_regclass('pg_stat_statements_info') IS NOT NULL AS info
          FROM pg_stat_database WHERE datname = current_database()`,
     );
     const r = rows[0]!;
     const counters: Partial<Counters> = {
       statsReset: r.stats_reset ? r.stats_reset.toISOString() : null,
       transactions: Number(r.xacts),
+      rollbacks: Number(r.rollbacks),
       deadlocks: Number(r.deadlocks),
       blocksHit: Number(r.blks_hit),
       blocksRead: Number(r.blks_read),
+      tempFiles: Number(r.temp_files),
+      tempBytes: Number(r.temp_bytes),
       databaseBytes: Number(r.bytes),
       statementCalls: null,
       statementMs: null,
       statementsReset: null,
+      statementsDealloc: null,
     };
     const findings: Finding[] = [];
     if (r.pgss) {
       try {
-        const q = await c.db.query<{ calls: string | null; ms: number | null; reset: Date | null }>(
+        // Top-level statements only (pg_stat_statements.track = all also counts each statement
+        // inside a function, whose time is already in the caller's); dealloc counts entries
+        // evicted at pg_stat_statements.max, which make the sums drop or jump.
+        const q = await c.db.query<{ calls: string | null; ms: number | null; reset: Date | null; dealloc: string | null }>(
           `SELECT sum(calls) AS calls, sum(total_exec_time)::float8 AS ms,
-                  (SELECT stats_reset FROM pg_stat_statements_info) AS reset
-             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+                  ${r.info ? '(SELECT stats_reset FROM pg_stat_statements_info)' : 'NULL::timestamptz'} AS reset,
+                  ${r.info ? '(SELECT dealloc FROM pg_stat_statements_info)' : 'NULL::bigint'} AS dealloc
+             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())${r.toplevel ? ' AND toplevel' : ''}`,
         );
         counters.statementCalls = toNumber(q.rows[0]?.calls) ?? 0;
         counters.statementMs = q.rows[0]?.ms ?? 0;
         counters.statementsReset = q.rows[0]?.reset ? q.rows[0].reset.toISOString() : null;
+        counters.statementsDealloc = toNumber(q.rows[0]?.dealloc);
       } catch (err) {
         findings.push({ check: 'avg-query-time', severity: 'info', message: `pg_stat_statements cannot be read: ${(err as Error).message}` });
       }
@@ -204,6 +216,13 @@ export const databaseStatsCheck: HealthCheck = {
     return { findings, counters };
   },
 };
+
+/** Whether pg_stat_statements deallocated entries between the base snapshot and now. */
+function evicted(cur: Partial<Counters>, base: StoredSnapshot | undefined): boolean {
+  const a = cur.statementsDealloc;
+  const b = base?.counters.statementsDealloc;
+  return a !== null && a !== undefined && b !== null && b !== undefined && a > b;
+}
 
 /** Derives the rate checks from the counters gathered above and the stored snapshots. */
 export function rateFindings(c: CheckContext, cur: Partial<Counters>): CheckResult {
@@ -285,6 +304,14 @@ export function rateFindings(c: CheckContext, cur: Partial<Counters>): CheckResu
   } else if (calls === null || ms === null || calls === 0) {
     metrics['avg-query-time.ms'] = null;
     findings.push({ check: 'avg-query-time', severity: 'info', message: 'average statement time: no statements to compare with a snapshot a minute or more old yet' });
+  } else if (evicted(cur, base)) {
+    metrics['avg-query-time.ms'] = null;
+    findings.push({
+      check: 'avg-query-time',
+      severity: 'info',
+      message: `average statement time: pg_stat_statements evicted ${(cur.statementsDealloc ?? 0) - (base?.counters.statementsDealloc ?? 0)} times since the snapshot compared with (pg_stat_statements_info.dealloc), so its sums do not cover the interval`,
+      remedy: 'raise pg_stat_statements.max (server parameter; needs a restart) so entries are not evicted between checks',
+    });
   } else {
     const avg = ms / calls;
     metrics['avg-query-time.ms'] = round(avg, 2);
@@ -319,67 +346,6 @@ export function rateFindings(c: CheckContext, cur: Partial<Counters>): CheckResu
   }
   return { findings, metrics };
 }
-
-export const wraparoundCheck: HealthCheck = {
-  name: 'wraparound',
-  async run(c): Promise<CheckResult> {
-    const { rows } = await c.db.query<{ datname: string; xid_age: number; mxid_age: number }>(
-      `SELECT datname, age(datfrozenxid) AS xid_age, mxid_age(datminmxid) AS mxid_age
-         FROM pg_database ORDER BY greatest(age(datfrozenxid), mxid_age(datminmxid)) DESC LIMIT 1`,
-    );
-    const r = rows[0]!;
-    const worstAge = Math.max(r.xid_age, r.mxid_age);
-    const remaining = 2_147_483_647 - worstAge;
-    const sev = whenBelow(remaining, c.settings.xidRemainingWarning, c.settings.xidRemainingCritical);
-    return {
-      findings: [
-        {
-          check: 'wraparound',
-          severity: sev,
-          target: r.datname,
-          message: `${(remaining / 1e9).toFixed(2)} billion transaction IDs left before wraparound in ${r.datname} (oldest unfrozen: ${r.xid_age.toLocaleString('en')} transactions, ${r.mxid_age.toLocaleString('en')} multixacts)`,
-          value: remaining,
-          threshold: c.settings.xidRemainingWarning,
-          ...(sev !== 'info' ? { remedy: `find what holds back freezing (long transactions, prepared transactions, replication slots), then VACUUM (FREEZE, VERBOSE) the oldest tables of ${r.datname}` } : {}),
-        },
-      ],
-      metrics: { 'wraparound.remaining': remaining },
-    };
-  },
-};
-
-export const sequencesCheck: HealthCheck = {
-  name: 'sequences',
-  async run(c): Promise<CheckResult> {
-    const { rows } = await c.db.query<{ schemaname: string; sequencename: string; last_value: string; max_value: string; used: number }>(
-      `SELECT schemaname, sequencename, last_value, CASE WHEN increment_by > 0 THEN max_value ELSE min_value END AS max_value,
-              (100 * CASE WHEN increment_by > 0 THEN (last_value::numeric - min_value) ELSE (max_value::numeric - last_value) END
-                   / nullif(max_value::numeric - min_value, 0))::float8 AS used
-         FROM pg_sequences WHERE last_value IS NOT NULL AND NOT cycle
-        ORDER BY used DESC NULLS LAST LIMIT 20`,
-    );
-    const s = c.settings;
-    const findings: Finding[] = [];
-    for (const r of rows) {
-      const sev = whenAbove(r.used, s.sequenceWarningPercent, s.sequenceCriticalPercent);
-      if (sev === 'info') continue;
-      findings.push({
-        check: 'sequences.near-max',
-        severity: sev,
-        target: `${r.schemaname}.${r.sequencename}`,
-        message: `sequence ${r.schemaname}.${r.sequencename} has used ${round(r.used, 2)} % of its range (at ${r.last_value} of ${r.max_value}); inserts fail when it runs out`,
-        value: round(r.used, 2),
-        threshold: s.sequenceWarningPercent,
-        unit: '%',
-        remedy: `ALTER SEQUENCE ${qualified(r.schemaname, r.sequencename)} AS bigint MAXVALUE 9223372036854775807 (and widen the column it feeds to bigint)`,
-      });
-    }
-    if (findings.length === 0) {
-      findings.push({ check: 'sequences.near-max', severity: 'info', message: `no sequence above ${s.sequenceWarningPercent} % of its range (highest ${round(rows[0]?.used ?? 0, 2)} %)` });
-    }
-    return { findings, metrics: { 'sequences.max-used-percent': rows[0] ? round(rows[0].used, 2) : null } };
-  },
-};
 
 export const invalidIndexesCheck: HealthCheck = {
   name: 'invalid-indexes',

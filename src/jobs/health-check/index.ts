@@ -14,10 +14,18 @@ import {
   invalidIndexesCheck,
   preparedTransactionsCheck,
   rateFindings,
-  sequencesCheck,
   sessionsCheck,
-  wraparoundCheck,
 } from './database-checks.js';
+import { activityCheck } from './activity.js';
+import { checkpointsCheck } from './checkpoints.js';
+import { indexBloatCheck } from './index-bloat.js';
+import { locksCheck } from './locks.js';
+import { sequencesCheck } from './sequences.js';
+import { tableGrowthCheck } from './table-growth.js';
+import { transactionsCheck } from './transactions.js';
+import { vacuumCheck } from './vacuum.js';
+import { wraparoundCheck } from './wraparound.js';
+import { xminHorizonCheck } from './xmin-horizon.js';
 import { diffProblems } from './diff.js';
 import { platformCheck } from './platform.js';
 import { primaryReplicationCheck, replicaCheck } from './replication.js';
@@ -46,10 +54,18 @@ export type HealthCheckParams = z.infer<typeof params>;
 export const DATABASE_CHECKS: readonly HealthCheck[] = [
   connectionsCheck,
   sessionsCheck,
+  transactionsCheck,
+  locksCheck,
   databaseStatsCheck,
+  activityCheck,
+  checkpointsCheck,
+  xminHorizonCheck,
   wraparoundCheck,
+  vacuumCheck,
   sequencesCheck,
   invalidIndexesCheck,
+  indexBloatCheck,
+  tableGrowthCheck,
   preparedTransactionsCheck,
   primaryReplicationCheck,
   productChangeCheck,

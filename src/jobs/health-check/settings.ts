@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { int, num, setting, type SettingsOf } from '../../platform/settings.js';
 
 const percent = () => num(0, 100);
@@ -66,7 +67,7 @@ export const healthCheckSettings = {
   }),
   xidRemainingWarning: setting({
     env: 'DBOPS_XID_REMAINING_WARNING',
-    doc: 'Transaction IDs left before wraparound below which the health check warns (PgHero: 1.5 billion).',
+    doc: 'Transaction IDs (and, separately, multixact IDs) left before wraparound (2^31) below which the health check warns (PgHero: 1.5 billion).',
     default: '1500000000',
     schema: int(0, 2_147_483_647),
   }),
@@ -75,6 +76,12 @@ export const healthCheckSettings = {
     doc: 'Transaction IDs left before wraparound below which the health check is critical.',
     default: '500000000',
     schema: int(0, 2_147_483_647),
+  }),
+  freezeAgeWarningPercent: setting({
+    env: 'DBOPS_FREEZE_AGE_WARNING_PERCENT',
+    doc: 'Age of the oldest unfrozen transaction ID (or multixact) of a database or table, in percent of autovacuum_freeze_max_age (or autovacuum_multixact_freeze_max_age), above which the health check warns: anti-wraparound autovacuum starts at 100 %, so well above it autovacuum is not keeping up.',
+    default: '150',
+    schema: num(0, 10_000),
   }),
   sequenceWarningPercent: setting({
     env: 'DBOPS_SEQUENCE_USED_WARNING_PERCENT',
@@ -101,6 +108,121 @@ export const healthCheckSettings = {
     default: '300',
     plan: '6.1.1',
     schema: num(0, 86_400),
+  }),
+  replicaLagWarningBytes: setting({
+    env: 'DBOPS_REPLICA_LAG_WARNING_BYTES',
+    doc: 'WAL the primary has written that a standby or the replica has not replayed, in bytes, above which the health check warns.',
+    default: '536870912',
+    schema: num(0, 1e15),
+  }),
+  replicaLagCriticalBytes: setting({
+    env: 'DBOPS_REPLICA_LAG_CRITICAL_BYTES',
+    doc: 'WAL not yet replayed by a standby or the replica, in bytes, above which the health check is critical.',
+    default: '2147483648',
+    schema: num(0, 1e15),
+  }),
+  slotSafeWalWarningBytes: setting({
+    env: 'DBOPS_SLOT_SAFE_WAL_WARNING_BYTES',
+    doc: 'A replication slot whose safe_wal_size (how much further it may fall behind before max_slot_wal_keep_size removes WAL it needs) is below this warns; wal_status unreserved or lost is critical.',
+    default: '1073741824',
+    schema: num(0, 1e15),
+  }),
+  xminHorizonWarningAge: setting({
+    env: 'DBOPS_XMIN_HORIZON_WARNING_AGE',
+    doc: 'A session, prepared transaction, replication slot or standby (hot_standby_feedback) holding the xmin horizon more than this many transactions back is a warning, and is named in the wraparound and vacuum findings.',
+    default: '10000000',
+    schema: int(0, 2_147_483_647),
+  }),
+  longTransactionWarningSeconds: setting({
+    env: 'DBOPS_LONG_TRANSACTION_WARNING_SECONDS',
+    doc: 'A transaction open longer than this in any database on the server is a warning (idle-in-transaction sessions of other databases use DBOPS_IDLE_IN_TRANSACTION_WARNING_SECONDS).',
+    default: '3600',
+    schema: int(0, 604_800),
+  }),
+  vacuumDeadTuplesWarningPercent: setting({
+    env: 'DBOPS_VACUUM_DEAD_TUPLES_WARNING_PERCENT',
+    doc: 'Share of dead tuples in a table (n_dead_tup of live + dead) above which the health check warns.',
+    default: '20',
+    schema: percent(),
+  }),
+  vacuumDeadTuplesMin: setting({
+    env: 'DBOPS_VACUUM_DEAD_TUPLES_MIN',
+    doc: 'Tables with fewer dead tuples (and fewer rows changed since analyze) than this are left out of the vacuum findings.',
+    default: '10000',
+    schema: int(0, 2_000_000_000),
+  }),
+  vacuumOverdueSeconds: setting({
+    env: 'DBOPS_VACUUM_OVERDUE_SECONDS',
+    doc: 'A table past its autovacuum (or autoanalyze) trigger that has not been vacuumed (analyzed) for longer than this is a warning: autovacuum is off for it or not keeping up.',
+    default: '3600',
+    schema: int(0, 31_536_000),
+  }),
+  vacuumRunningWarningSeconds: setting({
+    env: 'DBOPS_VACUUM_RUNNING_WARNING_SECONDS',
+    doc: 'A vacuum (pg_stat_progress_vacuum) running longer than this is a warning.',
+    default: '3600',
+    schema: int(0, 31_536_000),
+  }),
+  autovacuumWorkersBusyWarningPercent: setting({
+    env: 'DBOPS_AUTOVACUUM_WORKERS_BUSY_WARNING_PERCENT',
+    doc: 'Autovacuum workers busy, in percent of autovacuum_max_workers, at or above which the health check warns.',
+    default: '100',
+    schema: percent(),
+  }),
+  indexBloatMode: setting({
+    env: 'DBOPS_INDEX_BLOAT_MODE',
+    doc: 'estimate: B-tree index bloat estimated from the statistics (cheap); pgstattuple: measured with pgstatindex on the 20 largest indexes (reads them whole; needs CREATE EXTENSION pgstattuple, allowed on Azure).',
+    default: 'estimate',
+    schema: z.enum(['estimate', 'pgstattuple'], { message: 'expected "estimate" or "pgstattuple"' }),
+  }),
+  indexBloatWarningBytes: setting({
+    env: 'DBOPS_INDEX_BLOAT_WARNING_BYTES',
+    doc: 'Wasted bytes in an index above which (together with DBOPS_INDEX_BLOAT_WARNING_PERCENT) the health check warns.',
+    default: '104857600',
+    schema: num(0, 1e15),
+  }),
+  indexBloatWarningPercent: setting({
+    env: 'DBOPS_INDEX_BLOAT_WARNING_PERCENT',
+    doc: 'Share of an index that is bloat above which (together with DBOPS_INDEX_BLOAT_WARNING_BYTES) the health check warns.',
+    default: '50',
+    schema: percent(),
+  }),
+  locksWaitingWarning: setting({
+    env: 'DBOPS_LOCKS_WAITING_WARNING',
+    doc: 'Lock requests waiting (pg_locks not granted, any mode, server-wide) above which the health check warns.',
+    default: '10',
+    schema: int(0, 1_000_000),
+  }),
+  lockTableWarningPercent: setting({
+    env: 'DBOPS_LOCK_TABLE_WARNING_PERCENT',
+    doc: 'Locks in use, in percent of the lock table (max_locks_per_transaction × (max_connections + max_prepared_transactions)), above which the health check warns.',
+    default: '50',
+    schema: percent(),
+  }),
+  rollbackWarningPercent: setting({
+    env: 'DBOPS_ROLLBACK_WARNING_PERCENT',
+    doc: 'Share of transactions rolled back since a snapshot a minute or more old above which the health check warns (from 100 transactions up).',
+    default: '10',
+    schema: percent(),
+  }),
+  tempBytesPerHourWarning: setting({
+    env: 'DBOPS_TEMP_BYTES_PER_HOUR_WARNING',
+    doc: 'Temporary-file bytes written by queries (sorts and hashes beyond work_mem) per hour above which the health check warns.',
+    default: '1073741824',
+    schema: num(0, 1e15),
+  }),
+  checkpointsRequestedWarningPercent: setting({
+    env: 'DBOPS_CHECKPOINTS_REQUESTED_WARNING_PERCENT',
+    doc: 'Share of checkpoints requested (WAL reached max_wal_size, or CHECKPOINT) rather than timed since a snapshot about a day old above which the health check warns (from 3 checkpoints up).',
+    default: '30',
+    schema: percent(),
+  }),
+  capacityWarningBytes: setting({
+    env: 'DBOPS_CAPACITY_WARNING_BYTES',
+    doc: 'Database size projected 6 months ahead (from the growth since a snapshot about a week old) above which the health check warns; 0 turns the warning off and keeps the projection as a note.',
+    default: '0',
+    plan: '8.1.2',
+    schema: num(0, 1e15),
   }),
   cpuPercentWarning: setting({ env: 'DBOPS_CPU_PERCENT_WARNING', doc: 'cpu_percent (Azure Monitor) above which the health check warns.', default: '80', plan: '6.1.1', schema: percent() }),
   memoryPercentWarning: setting({ env: 'DBOPS_MEMORY_PERCENT_WARNING', doc: 'memory_percent (Azure Monitor) above which the health check warns.', default: '85', plan: '6.1.1', schema: percent() }),

@@ -15,6 +15,17 @@ export interface Counters {
   statementCalls: number | null;
   statementMs: number | null;
   statementsReset: string | null;
+  /** pg_stat_statements_info.dealloc: entries evicted at pg_stat_statements.max (null before 1.9). */
+  statementsDealloc: number | null;
+  rollbacks: number;
+  tempFiles: number;
+  tempBytes: number;
+  /** Server-wide (pg_stat_checkpointer on 17+, pg_stat_bgwriter before); reset with their own stats_reset. */
+  checkpointsTimed: number;
+  checkpointsRequested: number;
+  checkpointerReset: string | null;
+  /** Total bytes of the largest tables ("schema.table" → bytes), for growth. */
+  tableBytes: Record<string, number>;
 }
 
 export interface Problem {
@@ -41,10 +52,12 @@ export interface SnapshotHistory {
   minuteAgo?: StoredSnapshot;
   hourAgo?: StoredSnapshot;
   dayAgo?: StoredSnapshot;
+  /** About a week old (or the oldest there is): the weekly capacity review's growth. */
+  weekAgo?: StoredSnapshot;
 }
 
 interface SnapshotRow {
-  which: 'latest' | 'minute' | 'hour' | 'hour_oldest' | 'day' | 'oldest';
+  which: 'latest' | 'minute' | 'hour' | 'hour_oldest' | 'day' | 'week' | 'oldest';
   id: string;
   taken_at: Date;
   counters: Partial<Counters>;
@@ -59,6 +72,7 @@ export async function loadHistory(db: Queryable, now: Date): Promise<SnapshotHis
      UNION ALL (SELECT 'hour', ${cols} FROM ops.health_snapshot WHERE taken_at <= $1::timestamptz - interval '1 hour' ORDER BY taken_at DESC LIMIT 1)
      UNION ALL (SELECT 'hour_oldest', ${cols} FROM ops.health_snapshot WHERE taken_at > $1::timestamptz - interval '1 hour' AND taken_at <= $1 ORDER BY taken_at LIMIT 1)
      UNION ALL (SELECT 'day', ${cols} FROM ops.health_snapshot WHERE taken_at <= $1::timestamptz - interval '1 day' ORDER BY taken_at DESC LIMIT 1)
+     UNION ALL (SELECT 'week', ${cols} FROM ops.health_snapshot WHERE taken_at <= $1::timestamptz - interval '7 days' ORDER BY taken_at DESC LIMIT 1)
      UNION ALL (SELECT 'oldest', ${cols} FROM ops.health_snapshot WHERE taken_at <= $1 ORDER BY taken_at LIMIT 1)`,
     [now],
   );
@@ -72,6 +86,7 @@ export async function loadHistory(db: Queryable, now: Date): Promise<SnapshotHis
     // With less than an hour of history, the oldest snapshot in the hour gives a lower bound.
     hourAgo: by('hour') ?? by('hour_oldest'),
     dayAgo: by('day') ?? by('oldest'),
+    weekAgo: by('week') ?? by('oldest'),
   };
 }
 
@@ -79,10 +94,10 @@ export async function loadHistory(db: Queryable, now: Date): Promise<SnapshotHis
 export function counterDelta(
   current: Partial<Counters>,
   base: StoredSnapshot | undefined,
-  key: 'transactions' | 'deadlocks' | 'blocksHit' | 'blocksRead' | 'statementCalls' | 'statementMs',
+  key: 'transactions' | 'deadlocks' | 'blocksHit' | 'blocksRead' | 'statementCalls' | 'statementMs' | 'rollbacks' | 'tempFiles' | 'tempBytes' | 'checkpointsTimed' | 'checkpointsRequested',
 ): number | null {
   if (!base) return null;
-  const resetKey = key.startsWith('statement') ? 'statementsReset' : 'statsReset';
+  const resetKey = key.startsWith('statement') ? 'statementsReset' : key.startsWith('checkpoints') ? 'checkpointerReset' : 'statsReset';
   if ((current[resetKey] ?? null) !== (base.counters[resetKey] ?? null)) return null;
   const a = current[key];
   const b = base.counters[key];

