@@ -32,6 +32,14 @@ interface LocalAzureRun {
   untilDone?: boolean;
 }
 
+/**
+ * Jobs the demo leaves to the user: they exist to act on a production server when someone asks
+ * (a rehearsal restores and upgrades a copy; the stand-in cannot make that copy a newer major).
+ */
+const ON_DEMAND_ONLY: Record<string, string> = {
+  'version-upgrade': 'npx dbops run version-upgrade --param plan=precheck (then plan=rehearse, then plan=upgrade confirm=<server>)',
+};
+
 const LOCAL_AZURE_RUNS: Record<string, LocalAzureRun> = {
   // Creates, detaches and drops partitions for real: nothing here is kept.
   'partition-maintenance': { params: () => ({}), dryRun: false },
@@ -124,7 +132,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       say('');
     };
 
+    const onDemand: string[] = [];
     for (const job of jobs) {
+      const howTo = ON_DEMAND_ONLY[job.name];
+      if (howTo) {
+        onDemand.push(`  ${job.name.padEnd(22)} ${howTo}`);
+        continue;
+      }
       const missing = job.requires?.(env) ?? [];
       if (missing.length > 0) {
         notConfigured.push(`  ${job.name.padEnd(22)} not configured: needs ${missing.join(', ')}`);
@@ -150,6 +164,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       // A second health snapshot after the other jobs, so the status page has trends to draw.
       const health = jobs.find((j) => j.name === 'health-check');
       if (health) show(await runJob(health, {}, deps, { trigger: 'demo', triggeredBy, dryRun: false }), 'second health snapshot, for the trends');
+    }
+    if (onDemand.length > 0) {
+      say('On demand only (they act on a production server when asked; the demo does not run them):');
+      for (const line of onDemand) say(line);
+      say('');
     }
     if (notConfigured.length > 0) {
       say('Jobs that need Azure (run them in the Function App or set their settings; `npm start -- --all` runs them against a local stand-in):');

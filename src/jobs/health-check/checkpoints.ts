@@ -4,6 +4,12 @@ import { counterDelta, secondsBetween } from './snapshot.js';
 
 /** Fewer checkpoints than this in the interval say nothing about their mix. */
 const MIN_CHECKPOINTS = 3;
+/**
+ * Nor does a short interval: CREATE DATABASE, a base backup or a restart request a checkpoint
+ * each, and minutes after one of those every checkpoint seen is "requested". An hour holds
+ * several checkpoint_timeout periods (5 min by default).
+ */
+const MIN_INTERVAL_SECONDS = 3600;
 
 /**
  * Checkpoints requested (WAL reached max_wal_size, or a CHECKPOINT) against timed ones
@@ -28,6 +34,8 @@ export const checkpointsCheck: HealthCheck = {
     let pct: number | null = null;
     if (timed === null || requested === null || !base) {
       findings.push({ check: 'checkpoints', severity: 'info', message: 'checkpoints: no earlier snapshot to compare with yet (or their statistics were reset)' });
+    } else if (secondsBetween(c.now, base.takenAt) < MIN_INTERVAL_SECONDS) {
+      findings.push({ check: 'checkpoints', severity: 'info', message: `checkpoints: the last snapshot is ${formatDuration(secondsBetween(c.now, base.takenAt))} old, too short an interval to judge their mix (an hour at least)` });
     } else if (timed + requested < MIN_CHECKPOINTS) {
       findings.push({ check: 'checkpoints', severity: 'info', message: `checkpoints: ${timed + requested} over the last ${formatDuration(secondsBetween(c.now, base.takenAt))}, too few to judge` });
     } else {
