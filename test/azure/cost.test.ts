@@ -91,3 +91,16 @@ describe('Cost Management through @azure/arm-costmanagement', () => {
     expect(emu.services({ env: { DBOPS_AZURE_RESOURCE_GROUP: '', DBOPS_COST_SCOPE: '/subscriptions/x' } }).missing('cost')).toEqual([]);
   });
 });
+
+describe('Cost Management retry headers', () => {
+  const headers = (h: Record<string, string>) => ({ get: (name: string) => h[name] });
+  it('waits for the longest of the limits it names, else for Retry-After', async () => {
+    const { retryAfterMs } = await import('../../src/platform/azure/qpu-retry.js');
+    const p = 'x-ms-ratelimit-microsoft.costmanagement-';
+    expect(retryAfterMs(headers({ [`${p}qpu-retry-after`]: '3', [`${p}entity-retry-after`]: '12', 'retry-after': '1' }))).toBe(12_000);
+    expect(retryAfterMs(headers({ [`${p}tenant-retry-after`]: '5' }))).toBe(5_000);
+    expect(retryAfterMs(headers({ [`${p}clienttype-retry-after`]: '0.5' }))).toBe(500);
+    expect(retryAfterMs(headers({ 'retry-after': '7' }))).toBe(7_000);
+    expect(retryAfterMs(headers({}))).toBeUndefined();
+  });
+});

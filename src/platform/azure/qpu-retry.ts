@@ -14,17 +14,30 @@ export interface QpuRetryOptions {
   onWait?: (ms: number, attempt: number) => void;
 }
 
-/** Seconds in the QPU header (or the standard Retry-After), as milliseconds. */
-function retryAfterMs(headers: { get(name: string): string | undefined }): number | undefined {
-  for (const name of [QPU_RETRY_HEADER, 'retry-after']) {
-    const raw = headers.get(name);
-    if (raw === undefined) continue;
-    const seconds = Number(raw);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
-    const date = Date.parse(raw);
-    if (Number.isFinite(date)) return Math.max(0, date - Date.now());
-  }
-  return undefined;
+/**
+ * Cost Management's own retry headers, one per limit it enforces (query-processing units, the
+ * entity, the tenant, the client type). Several may come on one 429; the call can succeed only
+ * once every limit named has passed, so the longest wins.
+ */
+export const COST_MANAGEMENT_RETRY_HEADERS = [
+  QPU_RETRY_HEADER,
+  'x-ms-ratelimit-microsoft.costmanagement-entity-retry-after',
+  'x-ms-ratelimit-microsoft.costmanagement-tenant-retry-after',
+  'x-ms-ratelimit-microsoft.costmanagement-clienttype-retry-after',
+];
+
+function headerMs(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** The longest of Cost Management's retry headers, else the standard Retry-After, as milliseconds. */
+export function retryAfterMs(headers: { get(name: string): string | undefined }): number | undefined {
+  const own = COST_MANAGEMENT_RETRY_HEADERS.map((name) => headerMs(headers.get(name))).filter((ms): ms is number => ms !== undefined);
+  return own.length > 0 ? Math.max(...own) : headerMs(headers.get('retry-after'));
 }
 
 /**

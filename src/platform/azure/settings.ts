@@ -66,7 +66,7 @@ export const azureSettings = {
   }),
   costMaxThrottleWaitSeconds: setting({
     env: 'DBOPS_COST_MAX_THROTTLE_WAIT_SECONDS',
-    doc: 'Longest total time one Cost Management call may wait on 429 answers (their QPU retry-after header) before giving up.',
+    doc: 'Longest total time one Cost Management call may wait on 429 answers (the longest of the retry-after headers Cost Management sends) before giving up.',
     default: '120',
     schema: int(0, 1800),
   }),
