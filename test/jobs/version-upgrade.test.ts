@@ -9,6 +9,7 @@ import { startAzureEmulator, type AzureEmulator } from '../../src/local-azure/in
 import { realDatabaseRestores, snapshotDatabase } from '../../src/local-azure/restore.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/db/embedded.js';
 import { upgradeOnRealServer } from '../../src/local-azure/upgrade-copy.js';
+import { jobRegistry } from '../../src/runtime.js';
 import { adminUrl, createTestDatabase, testDeps, type TestDatabase } from '../support/db.js';
 
 const job = registerJob(versionUpgrade);
@@ -44,7 +45,7 @@ describe('version-upgrade', () => {
 
   const env = () => ({ ...emu.env, DBOPS_BACKUP_TEST_EMULATOR_TAGS: 'true' });
   const run = (params: Record<string, unknown>, options: { azure?: boolean; dryRun?: boolean } = {}) =>
-    runJob(job, params, testDeps(db, { env: env(), services: options.azure === false ? {} : { azure: emu.services() }, now: () => clock }), { trigger: 'test', dryRun: options.dryRun ?? false });
+    runJob(job, params, testDeps(db, { env: env(), services: options.azure === false ? {} : { azure: emu.services(), jobs: jobRegistry }, now: () => clock }), { trigger: 'test', dryRun: options.dryRun ?? false });
   const copies = () => [...emu.postgres.servers.values()].filter((s) => s.tags?.purpose === 'dbops-restore-test').map((s) => s.name);
   const copyDatabases = async () => (await db.pool.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'restored\\_%'`)).rows.map((r) => r.datname);
 
