@@ -44,8 +44,8 @@ describe('version-upgrade', () => {
   });
 
   const env = () => ({ ...emu.env, DBOPS_BACKUP_TEST_EMULATOR_TAGS: 'true' });
-  const run = (params: Record<string, unknown>, options: { azure?: boolean; dryRun?: boolean } = {}) =>
-    runJob(job, params, testDeps(db, { env: env(), services: options.azure === false ? {} : { azure: emu.services(), jobs: jobRegistry }, now: () => clock }), { trigger: 'test', dryRun: options.dryRun ?? false });
+  const run = (params: Record<string, unknown>, options: { azure?: boolean; dryRun?: boolean; env?: Record<string, string> } = {}) =>
+    runJob(job, params, testDeps(db, { env: { ...env(), ...options.env }, services: options.azure === false ? {} : { azure: emu.services(), jobs: jobRegistry }, now: () => clock }), { trigger: 'test', dryRun: options.dryRun ?? false });
   const copies = () => [...emu.postgres.servers.values()].filter((s) => s.tags?.purpose === 'dbops-restore-test').map((s) => s.name);
   const copyDatabases = async () => (await db.pool.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'restored\\_%'`)).rows.map((r) => r.datname);
 
@@ -94,6 +94,13 @@ describe('version-upgrade', () => {
     expect(typeof last.data.upgradeSeconds).toBe('number');
     expect(copies()).toEqual([]);
     expect(await copyDatabases()).toEqual([]);
+  });
+
+  it("rehearse (dry run): the copy's restore point lags by backup-verification's setting, and nothing starts", async () => {
+    const report = await run({ plan: 'rehearse', target: 17 }, { dryRun: true, env: { DBOPS_BACKUP_RESTORE_POINT_LAG_MINUTES: '30' } });
+    expect(report.summary).toMatch(/dry run: nothing started/);
+    expect(report.actions[0]?.description).toContain(`as of ${new Date(clock.getTime() - 30 * 60_000).toISOString()}`);
+    expect(copies()).toEqual([]);
   });
 
   it('rehearse: a failed upgrade, restored by the service, fails the rehearsal and leaves no copy', async () => {
@@ -174,7 +181,10 @@ describe('version-upgrade', () => {
     });
 
     it('the copy runs PostgreSQL 17: install-verification, the health check and the restore verification pass on it; the measured time is the expected downtime', async () => {
-      const last = (await untilDone({ plan: 'rehearse', target: 17 })).at(-1)!;
+      const reports = await untilDone({ plan: 'rehearse', target: 17 });
+      const last = reports.at(-1)!;
+      // The post-upgrade statements are actions like any other, each with its statement.
+      expect(reports.flatMap((r) => r.actions)).toContainEqual(expect.objectContaining({ statement: 'ANALYZE', status: 'done' }));
       expect(last.findings.filter((f) => f.severity === 'critical'), last.summary).toEqual([]);
       expect(last.data).toMatchObject({ state: 'done', result: 'passed', upgradeMeasured: 'exact', copyVersion: expect.stringMatching(/^17\./) });
       expect(last.data.jobs).toMatchObject({ 'install-verification': { problems: 0 }, 'health-check': { problems: 0 } });
