@@ -58,7 +58,7 @@ describe('architecture', () => {
     ] as const;
     for (const [file, line] of crossing) expect(crossJobImports(file, line), line).toHaveLength(1);
     const fine = [
-      [j('version-upgrade', 'rehearse.ts'), `import { settle } from '../../shared/restore-servers-azure.js';`],
+      [j('version-upgrade', 'rehearse.ts'), `import { getAzure } from '../../platform/azure/index.js';`],
       [j('version-upgrade', 'index.ts'), `import { manifest } from './manifest.js';`],
       [j('health-check', 'checks', 'x.ts'), `import { y } from '../activity.js';`],
       ['install-verification.ts', `import { manifest } from './install-verification.manifest.js';`],
