@@ -57,98 +57,75 @@ export function communicationRoutes(options: { accessKey: string; origin: () => 
   const state: AcsState = { emails: [], sms: [], requests: [], faults: { email: [], sms: [] } };
   const operations = new Map<string, { email: SentEmail; polls: number }>();
 
-  /** Signature and api-version first, as the service checks them; undefined when the request may go on. */
-  const gate = (req: EmulatorRequest): EmulatorResponse | undefined => {
-    state.requests.push({ method: req.method, path: req.url.pathname });
-    const denied = verifyHmac(req, options.accessKey);
-    if (denied) return error(401, 'Denied', `Denied by the resource provider: ${denied}.`);
-    if (!req.query.get('api-version')) return error(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
-    return undefined;
-  };
-  const scripted = (api: AcsApi): EmulatorResponse | typeof NO_ANSWER | { smsFailFor: string[] } | undefined => {
-    const fault = state.faults[api].shift();
-    if (fault === 'hang') return NO_ANSWER; // the client's own deadline ends it
-    if (typeof fault === 'number') return error(fault, fault === 429 ? 'TooManyRequests' : 'InternalError', `scripted failure ${fault}`);
-    return fault;
-  };
+  /**
+   * An ACS route: signature and api-version first, as the service checks them; then, for a send
+   * (`faults` names its API), the next scripted fault; then `answer`.
+   */
+  const acsRoute = (
+    route: Pick<RouteDefinition, 'operation' | 'method' | 'path'>,
+    faults: AcsApi | null,
+    answer: (req: EmulatorRequest, smsFailFor: string[]) => EmulatorResponse,
+  ): RouteDefinition => ({
+    ...route,
+    auth: 'none',
+    handler(req) {
+      state.requests.push({ method: req.method, path: req.url.pathname });
+      const denied = verifyHmac(req, options.accessKey);
+      if (denied) return error(401, 'Denied', `Denied by the resource provider: ${denied}.`);
+      if (!req.query.get('api-version')) return error(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+      const fault = faults ? state.faults[faults].shift() : undefined;
+      if (fault === 'hang') return NO_ANSWER; // the client's own deadline ends it
+      if (typeof fault === 'number') return error(fault, fault === 429 ? 'TooManyRequests' : 'InternalError', `scripted failure ${fault}`);
+      return answer(req, fault?.smsFailFor ?? []);
+    },
+  });
 
   const routes: RouteDefinition[] = [
-    {
-      operation: 'acs.email.send',
-      method: 'POST',
-      path: '/emails:send',
-      auth: 'none',
-      handler(req) {
-        const refused = gate(req);
-        if (refused) return refused;
-        const fault = scripted('email');
-        if (fault === NO_ANSWER) return NO_ANSWER;
-        if (fault && 'status' in fault) return fault;
-        const msg = req.body as { senderAddress?: string; content?: { subject?: string; plainText?: string; html?: string }; recipients?: { to?: Array<{ address: string }> } } | undefined;
-        if (!msg?.senderAddress || !msg.content?.subject || !msg.recipients?.to?.length) return error(400, 'BadRequest', 'senderAddress, content.subject and recipients.to are required.');
-        const operationId = String(req.headers['operation-id'] ?? randomUUID());
-        if (!operations.has(operationId)) {
-          const email: SentEmail = {
-            operationId,
-            senderAddress: msg.senderAddress,
-            subject: msg.content.subject,
-            plainText: msg.content.plainText ?? '',
-            ...(msg.content.html ? { html: msg.content.html } : {}),
-            to: msg.recipients.to.map((r) => r.address),
-          };
-          operations.set(operationId, { email, polls: 0 });
-          state.emails.push(email);
-        }
-        return {
-          status: 202,
-          body: { id: operationId, status: 'Running' },
-          headers: { 'operation-location': `${options.origin()}/emails/operations/${operationId}?api-version=${req.query.get('api-version')}`, 'retry-after': '0' },
+    acsRoute({ operation: 'acs.email.send', method: 'POST', path: '/emails:send' }, 'email', (req) => {
+      const msg = req.body as { senderAddress?: string; content?: { subject?: string; plainText?: string; html?: string }; recipients?: { to?: Array<{ address: string }> } } | undefined;
+      if (!msg?.senderAddress || !msg.content?.subject || !msg.recipients?.to?.length) return error(400, 'BadRequest', 'senderAddress, content.subject and recipients.to are required.');
+      const operationId = String(req.headers['operation-id'] ?? randomUUID());
+      if (!operations.has(operationId)) {
+        const email: SentEmail = {
+          operationId,
+          senderAddress: msg.senderAddress,
+          subject: msg.content.subject,
+          plainText: msg.content.plainText ?? '',
+          ...(msg.content.html ? { html: msg.content.html } : {}),
+          to: msg.recipients.to.map((r) => r.address),
         };
-      },
-    },
-    {
-      operation: 'acs.email.status',
-      method: 'GET',
-      path: '/emails/operations/{id}',
-      auth: 'none',
-      handler(req) {
-        const refused = gate(req);
-        if (refused) return refused;
-        const id = req.params.id!;
-        const op = operations.get(id);
-        if (!op) return error(404, 'NotFound', `operation ${id} not found`);
-        op.polls += 1;
-        return { status: 200, body: { id, status: op.polls > 1 ? 'Succeeded' : 'Running' }, ...(op.polls > 1 ? {} : { headers: { 'retry-after': '0' } }) };
-      },
-    },
-    {
-      operation: 'acs.sms.send',
-      method: 'POST',
-      path: '/sms',
-      auth: 'none',
-      handler(req) {
-        const refused = gate(req);
-        if (refused) return refused;
-        const fault = scripted('sms');
-        if (fault === NO_ANSWER) return NO_ANSWER;
-        if (fault && 'status' in fault) return fault;
-        const msg = req.body as { from?: string; message?: string; smsRecipients?: Array<{ to: string }> } | undefined;
-        if (!msg?.from || !msg.message || !msg.smsRecipients?.length) return error(400, 'BadRequest', 'from, message and smsRecipients are required.');
-        const failFor = fault && 'smsFailFor' in fault ? fault.smsFailFor : [];
-        const accepted = msg.smsRecipients.map((r) => r.to).filter((to) => !failFor.includes(to));
-        if (accepted.length > 0) state.sms.push({ from: msg.from, to: accepted, message: msg.message });
-        return {
-          status: 202,
-          body: {
-            value: msg.smsRecipients.map((r) =>
-              failFor.includes(r.to)
-                ? { to: r.to, httpStatusCode: 503, repeatabilityResult: 'accepted', successful: false, errorMessage: 'Service unavailable, try again.' }
-                : { to: r.to, messageId: `Outgoing_${randomUUID()}_noam`, httpStatusCode: 202, repeatabilityResult: 'accepted', successful: true },
-            ),
-          },
-        };
-      },
-    },
+        operations.set(operationId, { email, polls: 0 });
+        state.emails.push(email);
+      }
+      return {
+        status: 202,
+        body: { id: operationId, status: 'Running' },
+        headers: { 'operation-location': `${options.origin()}/emails/operations/${operationId}?api-version=${req.query.get('api-version')}`, 'retry-after': '0' },
+      };
+    }),
+    acsRoute({ operation: 'acs.email.status', method: 'GET', path: '/emails/operations/{id}' }, null, (req) => {
+      const id = req.params.id!;
+      const op = operations.get(id);
+      if (!op) return error(404, 'NotFound', `operation ${id} not found`);
+      op.polls += 1;
+      return { status: 200, body: { id, status: op.polls > 1 ? 'Succeeded' : 'Running' }, ...(op.polls > 1 ? {} : { headers: { 'retry-after': '0' } }) };
+    }),
+    acsRoute({ operation: 'acs.sms.send', method: 'POST', path: '/sms' }, 'sms', (req, failFor) => {
+      const msg = req.body as { from?: string; message?: string; smsRecipients?: Array<{ to: string }> } | undefined;
+      if (!msg?.from || !msg.message || !msg.smsRecipients?.length) return error(400, 'BadRequest', 'from, message and smsRecipients are required.');
+      const accepted = msg.smsRecipients.map((r) => r.to).filter((to) => !failFor.includes(to));
+      if (accepted.length > 0) state.sms.push({ from: msg.from, to: accepted, message: msg.message });
+      return {
+        status: 202,
+        body: {
+          value: msg.smsRecipients.map((r) =>
+            failFor.includes(r.to)
+              ? { to: r.to, httpStatusCode: 503, repeatabilityResult: 'accepted', successful: false, errorMessage: 'Service unavailable, try again.' }
+              : { to: r.to, messageId: `Outgoing_${randomUUID()}_noam`, httpStatusCode: 202, repeatabilityResult: 'accepted', successful: true },
+          ),
+        },
+      };
+    }),
   ];
   return { state, routes };
 }

@@ -1,13 +1,14 @@
 import pg from 'pg';
 import { ident } from '../platform/db/sql.js';
+import { EMULATOR_DATABASE_TAG, EMULATOR_PORT_TAG } from '../shared/restore-servers.js';
 import type { PostgresHooks, RestoreResult } from './postgres.js';
 
-/** Tag keys a restored server carries in the emulator, pointing at its real copy. */
-export const EMULATOR_DATABASE_TAG = 'emulator-database';
-export const EMULATOR_PORT_TAG = 'emulator-port';
+/** Tag keys a restored server carries in the emulator, pointing at its real copy (dbops reads them with DBOPS_BACKUP_TEST_EMULATOR_TAGS). */
+export { EMULATOR_DATABASE_TAG, EMULATOR_PORT_TAG };
 
-async function admin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/** One client on `url` for `fn`, closed after it. */
+export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);
@@ -22,7 +23,7 @@ async function admin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Pro
  * before the job under test opens its own sessions.
  */
 export async function snapshotDatabase(adminUrl: string, source: string, snapshot = `${source}_backup`): Promise<string> {
-  await admin(adminUrl, async (c) => {
+  await withClient(adminUrl, async (c) => {
     for (let attempt = 1; ; attempt++) {
       await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [source]);
       try {
@@ -58,18 +59,18 @@ export function realDatabaseRestores(options: {
     databases,
     async onRestore({ targetServerName }): Promise<RestoreResult> {
       const database = dbName(targetServerName);
-      await admin(options.adminUrl, (c) => c.query(`CREATE DATABASE ${ident(database)} TEMPLATE ${ident(options.snapshot)}`));
+      await withClient(options.adminUrl, (c) => c.query(`CREATE DATABASE ${ident(database)} TEMPLATE ${ident(options.snapshot)}`));
       databases.push(database);
       if (options.afterCopy) {
         const copyUrl = new URL(options.adminUrl);
         copyUrl.pathname = `/${database}`;
-        await admin(copyUrl.toString(), (c) => options.afterCopy!(c, database));
+        await withClient(copyUrl.toString(), (c) => options.afterCopy!(c, database));
       }
       return { fullyQualifiedDomainName: url.hostname, tags: { [EMULATOR_DATABASE_TAG]: database, [EMULATOR_PORT_TAG]: url.port || '5432' } };
     },
     async onDelete(server) {
       const database = server.tags?.[EMULATOR_DATABASE_TAG];
-      if (database) await admin(options.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`));
+      if (database) await withClient(options.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(database)} WITH (FORCE)`));
     },
   };
 }

@@ -4,18 +4,8 @@ import { ident, qualified } from '../platform/db/sql.js';
 import { memoryLogger } from '../platform/log.js';
 import { PLAN_SCHEMA, PLAN_TABLES } from '../shared/plan.js';
 import type { EmbeddedServer } from '../platform/db/embedded.js';
-import { EMULATOR_DATABASE_TAG, EMULATOR_PORT_TAG } from './restore.js';
+import { EMULATOR_DATABASE_TAG, EMULATOR_PORT_TAG, withClient } from './restore.js';
 import type { UpgradeHooks, UpgradeResult } from './upgrade.js';
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 /**
  * An upgrade that really moves the copy to a server of the target major: the copy's database

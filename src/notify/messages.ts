@@ -135,26 +135,37 @@ export function firstStepFor(check: string, job: string, language: Language): st
   return (hit ? hit[1] : FALLBACK)[language].replace('{job}', job);
 }
 
-const L = {
-  ko: {
-    severity: { critical: '심각', warning: '경고' },
-    kind: { alert: '', renotify: '지속 중', escalation: '악화', recovery: '복구됨' },
-    where: '위치', server: '서버', database: '데이터베이스', object: '대상', value: '측정값', threshold: '임계값',
-    since: '발생 시각', resolved: '복구 시각', job: '작업', check: '점검 항목', environment: '환경', firstStep: '우선 조치', remedy: '수정',
-    cleared: '해소됨',
-    recoveryStep: '정상 상태가 유지되는지 다음 점검 결과를 확인하세요.',
-    ongoing: (m: number) => (m < 60 ? `${m}분째` : `${Math.floor(m / 60)}시간 ${m % 60}분째`),
-  },
-  en: {
-    severity: { critical: 'CRITICAL', warning: 'WARNING' },
-    kind: { alert: '', renotify: 'still open', escalation: 'worse', recovery: 'RESOLVED' },
-    where: 'Where', server: 'Server', database: 'Database', object: 'Object', value: 'Value', threshold: 'threshold',
-    since: 'Since', resolved: 'Resolved', job: 'Job', check: 'Check', environment: 'Environment', firstStep: 'First step', remedy: 'Fix',
-    cleared: 'Cleared',
-    recoveryStep: 'Confirm on the next check that it stays normal.',
-    ongoing: (m: number) => (m < 60 ? `for ${m} min` : `for ${Math.floor(m / 60)} h ${m % 60} min`),
-  },
-} as const;
+/** Every label in both languages side by side, so neither can lack one. */
+const LABELS = {
+  critical: { ko: '심각', en: 'CRITICAL' },
+  warning: { ko: '경고', en: 'WARNING' },
+  server: { ko: '서버', en: 'Server' },
+  database: { ko: '데이터베이스', en: 'Database' },
+  object: { ko: '대상', en: 'Object' },
+  value: { ko: '측정값', en: 'Value' },
+  threshold: { ko: '임계값', en: 'threshold' },
+  since: { ko: '발생 시각', en: 'Since' },
+  resolved: { ko: '복구 시각', en: 'Resolved' },
+  job: { ko: '작업', en: 'Job' },
+  check: { ko: '점검 항목', en: 'Check' },
+  environment: { ko: '환경', en: 'Environment' },
+  firstStep: { ko: '우선 조치', en: 'First step' },
+  remedy: { ko: '수정', en: 'Fix' },
+  cleared: { ko: '해소됨', en: 'Cleared' },
+  recoveryStep: { ko: '정상 상태가 유지되는지 다음 점검 결과를 확인하세요.', en: 'Confirm on the next check that it stays normal.' },
+} satisfies Record<string, Text>;
+
+const KINDS: Record<AlertKind, Text> = {
+  alert: { ko: '', en: '' },
+  renotify: { ko: '지속 중', en: 'still open' },
+  escalation: { ko: '악화', en: 'worse' },
+  recovery: { ko: '복구됨', en: 'RESOLVED' },
+};
+
+function ongoing(m: number, language: Language): string {
+  if (language === 'ko') return m < 60 ? `${m}분째` : `${Math.floor(m / 60)}시간 ${m % 60}분째`;
+  return m < 60 ? `for ${m} min` : `for ${Math.floor(m / 60)} h ${m % 60} min`;
+}
 
 const kst = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Seoul', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 /** The team works in Korea: times are shown in KST whatever the language. */
@@ -164,32 +175,32 @@ function measured(f: Finding, language: Language): string | undefined {
   if (f.value === undefined && (f.threshold === undefined || f.threshold === null)) return undefined;
   const unit = f.unit ? ` ${f.unit}` : '';
   const value = f.value === undefined || f.value === null ? '—' : `${String(f.value)}${unit}`;
-  return f.threshold === undefined || f.threshold === null ? value : `${value} (${L[language].threshold} ${String(f.threshold)}${unit})`;
+  return f.threshold === undefined || f.threshold === null ? value : `${value} (${LABELS.threshold[language]} ${String(f.threshold)}${unit})`;
 }
 
 /** Renders an alert in the chosen language. Every text passes through redaction. */
 export function renderAlert(event: AlertEvent, language: Language, now: Date): RenderedAlert {
-  const t = L[language];
+  const t = (label: keyof typeof LABELS) => LABELS[label][language];
   const priority = priorityOf(event.check, event.severity);
   const recovered = event.kind === 'recovery';
-  const kindLabel = t.kind[event.kind];
-  const what = recovered ? `${t.cleared}: ${event.finding.message}` : event.finding.message;
-  const title = `[${recovered ? t.kind.recovery : `${priority} ${t.severity[event.severity]}`}]${!recovered && kindLabel ? ` (${kindLabel})` : ''} ${event.check}${event.target ? ` · ${event.target}` : ''} — ${event.environment}`;
+  const kindLabel = KINDS[event.kind][language];
+  const what = recovered ? `${t('cleared')}: ${event.finding.message}` : event.finding.message;
+  const title = `[${recovered ? KINDS.recovery[language] : `${priority} ${t(event.severity)}`}]${!recovered && kindLabel ? ` (${kindLabel})` : ''} ${event.check}${event.target ? ` · ${event.target}` : ''} — ${event.environment}`;
   const minutes = Math.max(0, Math.round(((event.resolvedAt ?? now).getTime() - event.firstSeenAt.getTime()) / 60_000));
   const facts: Array<{ label: string; value: string }> = [
-    { label: t.server, value: event.server },
-    { label: t.database, value: event.database },
+    { label: t('server'), value: event.server },
+    { label: t('database'), value: event.database },
   ];
-  if (event.target) facts.push({ label: t.object, value: event.target });
+  if (event.target) facts.push({ label: t('object'), value: event.target });
   const value = measured(event.finding, language);
-  if (value && !recovered) facts.push({ label: t.value, value });
-  facts.push({ label: t.since, value: `${formatKst(event.firstSeenAt)}${recovered ? '' : ` (${t.ongoing(minutes)})`}` });
-  if (event.resolvedAt) facts.push({ label: t.resolved, value: formatKst(event.resolvedAt) });
-  facts.push({ label: t.job, value: `${event.job}${event.runId ? ` #${event.runId}` : ''}` });
-  facts.push({ label: t.check, value: event.check });
-  facts.push({ label: t.environment, value: event.environment });
+  if (value && !recovered) facts.push({ label: t('value'), value });
+  facts.push({ label: t('since'), value: `${formatKst(event.firstSeenAt)}${recovered ? '' : ` (${ongoing(minutes, language)})`}` });
+  if (event.resolvedAt) facts.push({ label: t('resolved'), value: formatKst(event.resolvedAt) });
+  facts.push({ label: t('job'), value: `${event.job}${event.runId ? ` #${event.runId}` : ''}` });
+  facts.push({ label: t('check'), value: event.check });
+  facts.push({ label: t('environment'), value: event.environment });
 
-  const firstStep = recovered ? t.recoveryStep : firstStepFor(event.check, event.job, language);
+  const firstStep = recovered ? t('recoveryStep') : firstStepFor(event.check, event.job, language);
   const remedy = !recovered && event.finding.remedy ? event.finding.remedy : undefined;
   const shortText = `${title}: ${what}${value && !recovered ? ` — ${value}` : ''}`.slice(0, 300);
   const plainText = [
@@ -199,8 +210,8 @@ export function renderAlert(event: AlertEvent, language: Language, now: Date): R
     '',
     ...facts.map((f) => `${f.label}: ${f.value}`),
     '',
-    `${t.firstStep}: ${firstStep}`,
-    ...(remedy ? [`${t.remedy}: ${remedy}`] : []),
+    `${t('firstStep')}: ${firstStep}`,
+    ...(remedy ? [`${t('remedy')}: ${remedy}`] : []),
   ].join('\n');
 
   return {
@@ -210,7 +221,7 @@ export function renderAlert(event: AlertEvent, language: Language, now: Date): R
     headline: redact(what),
     facts: facts.map((f) => ({ label: f.label, value: redact(f.value) })),
     firstStep: redact(firstStep),
-    labels: { firstStep: t.firstStep, remedy: t.remedy },
+    labels: { firstStep: t('firstStep'), remedy: t('remedy') },
     ...(remedy ? { remedy: redact(remedy) } : {}),
     shortText: redact(shortText),
     plainText: redact(plainText),

@@ -1,9 +1,10 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { azureRequires, getAzure } from '../../platform/azure/index.js';
+import { getAzure } from '../../platform/azure/index.js';
 import { defineJob, type JobContext, type JobOutcome } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
 import { paramBool } from '../../shared/runner/run-job.js';
+import { restoreServerJob } from '../../shared/restore-servers-azure.js';
 import { lastFinishedWith, latestDataField } from '../../shared/runner/job-runs.js';
 import { resolveSchedule } from '../../shared/schedule.js';
 import { readSettings } from '../../platform/settings.js';
@@ -13,10 +14,8 @@ import { backupVerificationSettings } from './settings.js';
 import { dailySchedule, JOB, manifest } from './manifest.js';
 
 export { backupVerificationSettings } from './settings.js';
-export { restoredServerTarget, temporaryServerName, isTemporaryRestoreServer, RESTORE_TAGS, RESTORE_PURPOSE, RESTORE_CREATED_BY } from './temp-server.js';
+export { restoredServerTarget, temporaryServerName, isTemporaryRestoreServer, RESTORE_TAGS, RESTORE_PURPOSE, RESTORE_CREATED_BY } from '../../shared/restore-servers.js';
 export { weeklyTestDue } from './reconcile.js';
-
-
 
 const params = z
   .object({
@@ -50,11 +49,7 @@ export const backupVerification = defineJob({
   ...manifest,
   params,
   settings: backupVerificationSettings,
-  requires: azureRequires('server'),
-  // Creates and deletes only its own temporary servers (tagged, never the configured server or
-  // replica); nothing the service owns is deleted, so runs need no explicit dryRun:false.
-  destructive: false,
-  long: true,
+  ...restoreServerJob,
   async run(ctx, p): Promise<JobOutcome> {
     const s = readSettings(backupVerificationSettings, ctx.env);
     const { azure, missing } = getAzure(ctx.services, 'server');

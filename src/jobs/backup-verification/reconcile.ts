@@ -1,17 +1,16 @@
 import { CronExpressionParser } from 'cron-parser';
-import { AzureOperationError, type AzureServices, type Server } from '../../platform/azure/index.js';
+import type { AzureServices, Server } from '../../platform/azure/index.js';
 import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
 import { errorMessage } from '../../platform/redact.js';
+import { isTemporaryRestoreServer, RESTORE_EXPIRY_MARGIN_MS, restoreTags, temporaryServerName } from '../../shared/restore-servers.js';
+import { findServer, isRefused, protectedServerNames, restoredCopyTarget, settle, sweepOrphans, type RestoreServerScope } from '../../shared/restore-servers-azure.js';
+import { verifyOptionsFrom, verifyRestoredCopy, VERIFIED_TABLES } from '../../shared/verify/restored-copy.js';
 import { activeAttempt, insertAttempt, latestAttempt, nextAttemptId, touchAttempt, updateAttempt, type Attempt, type AttemptChange } from './attempts.js';
 import type { BackupVerificationSettings } from './settings.js';
-import { expiresAt, isTemporaryRestoreServer, restoredServerTarget, restoreTags, temporaryServerName } from './temp-server.js';
-import { verifyRestoredCopy, VERIFIED_TABLES } from './verify.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const minutes = (from: Date, to: Date) => Math.round(((to.getTime() - from.getTime()) / MINUTE) * 10) / 10;
-/** The sweep leaves a server this long past the attempt's own deadline, so the attempt deletes it itself first. */
-const EXPIRY_MARGIN_MS = HOUR;
 
 /**
  * The previous scheduled start of a weekly test, if no attempt has started since and it is
@@ -24,60 +23,9 @@ export function weeklyTestDue(expression: string, now: Date, lastStartedAt: Date
   return { due, previous, next };
 }
 
-interface Tick {
-  ctx: JobContext;
-  azure: AzureServices;
+interface Tick extends RestoreServerScope {
   s: BackupVerificationSettings;
   schema: string;
-  now: Date;
-  findings: Finding[];
-  actions: Action[];
-  protectedNames: string[];
-}
-
-const isNotFound = (err: unknown) => err instanceof AzureOperationError && err.status === 404;
-
-export async function findServer(t: Pick<Tick, 'azure'>, name: string): Promise<Server | null> {
-  try {
-    return await t.azure.postgres.getServer(name);
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-}
-
-/**
- * Deletes temporary servers past their expiry that no attempt in flight owns, and says so.
- * version-upgrade's rehearsal copies carry the same tags and are swept by it too.
- */
-export async function sweepOrphans(t: Pick<Tick, 'ctx' | 'azure' | 'now' | 'findings' | 'actions' | 'protectedNames'>, active: Pick<Attempt, 'serverName'> | null): Promise<void> {
-  let servers: Server[];
-  try {
-    servers = await t.azure.postgres.listServers();
-  } catch (err) {
-    t.findings.push({ check: 'restore-test.sweep', severity: 'warning', target: t.azure.postgres.coordinates.resourceGroup, message: `could not list servers to find leftover restore servers: ${errorMessage(err)}` });
-    return;
-  }
-  for (const server of servers) {
-    const name = server.name ?? '';
-    if (!isTemporaryRestoreServer(server, t.protectedNames) || name === active?.serverName) continue;
-    if (expiresAt(server) > t.now || server.state === 'Dropping') continue;
-    const description = `delete leftover restore server ${name} (expired ${expiresAt(server).toISOString()})`;
-    const statement = `az postgres flexible-server delete --resource-group ${t.azure.postgres.coordinates.resourceGroup} --name ${name} --yes`;
-    if (t.ctx.dryRun) {
-      t.actions.push({ description, statement, status: 'planned' });
-      continue;
-    }
-    const started = performance.now();
-    try {
-      await t.azure.postgres.beginDelete(name);
-      t.actions.push({ description, statement, status: 'done', durationMs: Math.round(performance.now() - started) });
-      t.findings.push({ check: 'restore-test.orphan', severity: 'warning', target: name, message: `leftover restore server ${name} (expired ${expiresAt(server).toISOString()}) found; deletion requested` });
-    } catch (err) {
-      t.actions.push({ description, statement, status: 'failed', error: errorMessage(err) });
-      t.findings.push({ check: 'restore-test.orphan', severity: 'warning', target: name, message: `leftover restore server ${name} could not be deleted: ${errorMessage(err)}` });
-    }
-  }
 }
 
 function planActions(t: Tick, name: string, restorePoint: Date): Action[] {
@@ -108,24 +56,6 @@ async function deadlinePassed(t: Tick, a: Attempt): Promise<Attempt | null> {
   return fail(t, a, `not restored and verified by the deadline (${t.s.restoreDeadlineMinutes} min after ${a.startedAt.toISOString()}, state ${a.state})`);
 }
 
-/**
- * One status check of a stored operation. An operation that ended in failure is a result
- * (resuming one may already report it); a request that failed is an error, retried next tick.
- */
-export async function settle(t: Pick<Tick, 'azure'>, serialized: string): Promise<'running' | 'succeeded' | { error: string }> {
-  const ended = (err: unknown) => /long-running operation has failed|the operation failed in Azure/i.test(errorMessage(err));
-  try {
-    const op = await t.azure.postgres.resume(serialized);
-    await op.poll();
-    if (!op.isDone()) return 'running';
-    await op.wait({ deadlineMs: 0 });
-    return 'succeeded';
-  } catch (err) {
-    if (ended(err)) return { error: errorMessage(err) };
-    throw err;
-  }
-}
-
 async function stepStarting(t: Tick, a: Attempt): Promise<Attempt> {
   const late = await deadlinePassed(t, a);
   if (late) return late;
@@ -142,15 +72,13 @@ async function stepStarting(t: Tick, a: Attempt): Promise<Attempt> {
     const op = await t.azure.postgres.beginPointInTimeRestore({
       targetServerName: a.serverName,
       pointInTime: a.restorePoint,
-      tags: restoreTags({ source: a.sourceServer, attempt: a.id, expiresAt: new Date(a.deadlineAt.getTime() + EXPIRY_MARGIN_MS) }),
+      tags: restoreTags({ source: a.sourceServer, attempt: a.id, expiresAt: new Date(a.deadlineAt.getTime() + RESTORE_EXPIRY_MARGIN_MS) }),
     });
     t.actions.push({ description: `restore ${a.sourceServer} as of ${a.restorePoint.toISOString()} into ${a.serverName}`, status: 'done' });
     return updateAttempt(t.ctx.db, a.id, { state: 'restoring', operation: op.serialize(), operationKind: 'restore', restoreRequestedAt: t.now }, t.ctx.runId);
   } catch (err) {
-    // A refused request (4xx) will not succeed later; anything else is retried next tick.
-    if (err instanceof AzureOperationError && err.status !== undefined && err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status)) {
-      return fail(t, a, `the restore was refused: ${errorMessage(err)}`);
-    }
+    // A refused request will not succeed later; anything else is retried next tick.
+    if (isRefused(err)) return fail(t, a, `the restore was refused: ${errorMessage(err)}`);
     throw err;
   }
 }
@@ -187,19 +115,11 @@ async function stepVerifying(t: Tick, a: Attempt): Promise<Attempt> {
       message: `the restored server's network (${subnet(server) ?? server.network?.publicNetworkAccess ?? 'none'}) differs from the source's (${subnet(source) ?? source.network?.publicNetworkAccess ?? 'none'})`,
     });
   }
-  const password = t.s.passwordSecret ? (await t.azure.secrets.get(t.s.passwordSecret)).value : undefined;
-  const target = restoredServerTarget(server, t.ctx.settings, { ...(password !== undefined ? { password } : {}), useEmulatorTags: t.s.emulatorTags });
+  const target = await restoredCopyTarget(t, t.s, server);
   let result;
   try {
     result = await t.ctx.withServer(target, { purpose: 'restored-copy', max: 2 }, (pool) =>
-      verifyRestoredCopy(t.ctx.db, pool, {
-        schema: t.schema,
-        restorePoint: a.restorePoint,
-        marginMinutes: t.s.verifyMarginMinutes,
-        tolerance: t.s.rowCountTolerance,
-        sampleRows: t.s.sampleRows,
-        rpoMinutes: t.s.rpoMinutes,
-      }),
+      verifyRestoredCopy(t.ctx.db, pool, { schema: t.schema, restorePoint: a.restorePoint, ...verifyOptionsFrom(t.s) }),
     );
   } catch (err) {
     // Not reachable yet (DNS, firewall) or a query that failed: tried again next tick until the deadline.
@@ -332,7 +252,7 @@ export async function reconcile(ctx: JobContext, azure: AzureServices, s: Backup
     now,
     findings: [],
     actions: [],
-    protectedNames: [pg.coordinates.serverName, ...(pg.coordinates.replicaName ? [pg.coordinates.replicaName] : [])],
+    protectedNames: protectedServerNames(azure),
   };
   const steps: Record<string, number> = {};
   let active = await activeAttempt(ctx.db);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { azureRequires, getAzure } from '../../platform/azure/index.js';
+import { getAzure } from '../../platform/azure/index.js';
 import { readSettings } from '../../platform/settings.js';
 import { defineJob, type JobOutcome } from '../../shared/job.js';
 import { PLAN_SCHEMA } from '../../shared/plan.js';
 import { DEFAULT_UPGRADE_TARGET, readServerVersion, UPGRADE_TARGETS } from '../../shared/postgres-lifecycle.js';
+import { protectedServerNames, restoreServerJob } from '../../shared/restore-servers-azure.js';
 import { manifest } from './manifest.js';
 import { precheck } from './precheck.js';
 import { activeRecord } from './records.js';
@@ -38,11 +39,9 @@ export const versionUpgrade = defineJob({
   ...manifest,
   params,
   settings: versionUpgradeSettings,
-  requires: azureRequires('server'),
-  // plan=upgrade acts on production only with confirm=<server name> after a rehearsal; the
-  // rehearsal creates and deletes only its own tagged copy.
-  destructive: false,
-  long: true,
+  // Not destructive either: plan=upgrade acts on production only with confirm=<server name>
+  // after a rehearsal; the rehearsal creates and deletes only its own tagged copy.
+  ...restoreServerJob,
   async run(ctx, p): Promise<JobOutcome> {
     const s = readSettings(versionUpgradeSettings, ctx.env);
     const { azure, missing } = getAzure(ctx.services, 'server');
@@ -64,8 +63,7 @@ export const versionUpgrade = defineJob({
     if (blockers.length && p.plan === 'upgrade' && !inFlight) {
       return { status: 'critical', summary: `Upgrade not started: ${blockers.length} blocker(s) — run plan=precheck for each remedy.`, findings: checked.findings };
     }
-    const pg = azure.postgres;
-    const protectedNames = [pg.coordinates.serverName, ...(pg.coordinates.replicaName ? [pg.coordinates.replicaName] : [])];
+    const protectedNames = protectedServerNames(azure);
     const common = { ctx, azure, s, schema: p.schema, target: p.target, now: ctx.now(), findings: checked.findings.filter((f) => f.severity !== 'info'), actions: [] };
     if (p.plan === 'rehearse') {
       // Blockers are rehearsed too: the copy's upgrade shows what Azure makes of them.

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/db/sql.js';
-import type { Finding } from '../../shared/job.js';
+import type { Finding, JobContext } from '../../shared/job.js';
 
 export type RecordKind = 'rehearsal' | 'upgrade';
 
@@ -49,21 +49,21 @@ export async function latestRecord(db: Queryable, kind: RecordKind, filter: { fi
   return rows[0] ?? null;
 }
 
-export async function nextRecordId(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('ops.version_upgrade', 'id'))::int AS id`);
-  return rows[0]!.id;
-}
-
-/** Written before anything is asked of Azure, so the copy's name (or the replica's settings) is never lost. */
-export async function insertRecord(
-  db: Queryable,
-  r: Pick<UpgradeRecord, 'id' | 'kind' | 'state' | 'sourceServer' | 'serverName' | 'fromVersion' | 'targetVersion' | 'restorePoint' | 'startedAt' | 'deadlineAt' | 'details'>,
-  runId: number | null,
+/**
+ * Takes the next id and writes the record before anything is asked of Azure, so the copy's name
+ * (or the replica's settings) is never lost; the copy's name carries the id.
+ */
+export async function startRecord(
+  ctx: Pick<JobContext, 'db' | 'runId'>,
+  r: Pick<UpgradeRecord, 'kind' | 'state' | 'sourceServer' | 'fromVersion' | 'targetVersion' | 'restorePoint' | 'startedAt' | 'details'> & { serverName: (id: number) => string; deadlineMinutes: number },
 ): Promise<UpgradeRecord> {
-  const { rows } = await db.query<UpgradeRecord>(
+  const next = await ctx.db.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('ops.version_upgrade', 'id'))::int AS id`);
+  const id = next.rows[0]!.id;
+  const deadlineAt = new Date(r.startedAt.getTime() + r.deadlineMinutes * 60_000);
+  const { rows } = await ctx.db.query<UpgradeRecord>(
     `INSERT INTO ops.version_upgrade (id, kind, state, source_server, server_name, from_version, target_version, restore_point, started_at, deadline_at, details, started_by_run, last_run)
      OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ${columns}`,
-    [r.id, r.kind, r.state, r.sourceServer, r.serverName, r.fromVersion, r.targetVersion, r.restorePoint, r.startedAt, r.deadlineAt, JSON.stringify(r.details), runId],
+    [id, r.kind, r.state, r.sourceServer, r.serverName(id), r.fromVersion, r.targetVersion, r.restorePoint, r.startedAt, deadlineAt, JSON.stringify(r.details), ctx.runId],
   );
   return rows[0]!;
 }

@@ -1,30 +1,20 @@
-import { AzureOperationError, type AzureServices } from '../../platform/azure/index.js';
+import { AzureOperationError } from '../../platform/azure/index.js';
 import { errorMessage } from '../../platform/redact.js';
-import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
-import { findServer, settle, sweepOrphans } from '../backup-verification/reconcile.js';
-import { isTemporaryRestoreServer, restoredServerTarget, restoreTags, temporaryServerName } from '../backup-verification/temp-server.js';
-import { verifyRestoredCopy } from '../backup-verification/verify.js';
-import { activeRecord, insertRecord, nextRecordId, updateRecord, type UpgradeRecord } from './records.js';
+import type { JobOutcome } from '../../shared/job.js';
+import { isTemporaryRestoreServer, RESTORE_EXPIRY_MARGIN_MS, restoreTags, temporaryServerName } from '../../shared/restore-servers.js';
+import { findServer, isRefused, restoredCopyTarget, settle, sweepOrphans, type RestoreServerScope } from '../../shared/restore-servers-azure.js';
+import { verifyOptionsFrom, verifyRestoredCopy } from '../../shared/verify/restored-copy.js';
+import { activeRecord, startRecord, updateRecord, type UpgradeRecord } from './records.js';
 import type { VersionUpgradeSettings } from './settings.js';
 import { verifyUpgraded } from './verify-upgraded.js';
 
 const MINUTE = 60_000;
 const minutes = (from: Date, to: Date) => Math.round(((to.getTime() - from.getTime()) / MINUTE) * 10) / 10;
-/** The orphan sweep leaves a copy this long past the rehearsal's deadline, so the rehearsal deletes it first. */
-const EXPIRY_MARGIN_MS = 3_600_000;
-/** The copy is restored to this many minutes before the rehearsal starts (transaction logs are backed up every 5 minutes). */
-const RESTORE_LAG_MINUTES = 10;
 
-export interface Rehearsal {
-  ctx: JobContext;
-  azure: AzureServices;
+export interface Rehearsal extends RestoreServerScope {
   s: VersionUpgradeSettings;
   schema: string;
   target: number;
-  now: Date;
-  findings: Finding[];
-  actions: Action[];
-  protectedNames: string[];
 }
 
 /** Marks the rehearsal failed; its copy (if any) is deleted next, whatever the failure. */
@@ -49,14 +39,12 @@ async function stepStarting(r: Rehearsal, a: UpgradeRecord): Promise<UpgradeReco
     const op = await r.azure.postgres.beginPointInTimeRestore({
       targetServerName: a.serverName,
       pointInTime: a.restorePoint,
-      tags: restoreTags({ source: a.sourceServer, attempt: `u${a.id}`, expiresAt: new Date(a.deadlineAt.getTime() + EXPIRY_MARGIN_MS) }),
+      tags: restoreTags({ source: a.sourceServer, attempt: `u${a.id}`, expiresAt: new Date(a.deadlineAt.getTime() + RESTORE_EXPIRY_MARGIN_MS) }),
     });
     r.actions.push({ description: `restore ${a.sourceServer} as of ${a.restorePoint.toISOString()} into ${a.serverName}`, status: 'done' });
     return updateRecord(r.ctx.db, a.id, { state: 'restoring', operation: op.serialize() }, r.ctx.runId);
   } catch (err) {
-    if (err instanceof AzureOperationError && err.status !== undefined && err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status)) {
-      return fail(r, a, `the restore was refused: ${errorMessage(err)}`);
-    }
+    if (isRefused(err)) return fail(r, a, `the restore was refused: ${errorMessage(err)}`);
     throw err;
   }
 }
@@ -86,9 +74,7 @@ async function requestUpgrade(r: Rehearsal, a: UpgradeRecord): Promise<UpgradeRe
     op = await r.azure.postgres.beginMajorVersionUpgrade({ name: a.serverName, version: a.targetVersion });
   } catch (err) {
     // Refused at once (Azure's pre-check, a version it does not offer): the real upgrade would be too.
-    if (err instanceof AzureOperationError && err.status !== undefined && err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status)) {
-      return fail(r, a, `Azure refused the upgrade of the copy to PostgreSQL ${a.targetVersion}: ${errorMessage(err)}`);
-    }
+    if (isRefused(err)) return fail(r, a, `Azure refused the upgrade of the copy to PostgreSQL ${a.targetVersion}: ${errorMessage(err)}`);
     throw err;
   }
   r.actions.push({ description: `upgrade ${a.serverName} to PostgreSQL ${a.targetVersion}`, statement: `az postgres flexible-server upgrade --resource-group ${r.azure.postgres.coordinates.resourceGroup} --name ${a.serverName} --version ${a.targetVersion} --yes`, status: 'done' });
@@ -118,13 +104,12 @@ async function stepVerifying(r: Rehearsal, a: UpgradeRecord): Promise<UpgradeRec
   if (!server) return fail(r, a, `the copy ${a.serverName} disappeared before verification`);
   if (server.state !== 'Ready') return a;
   if (server.version !== a.targetVersion) return fail(r, a, `Azure reports the copy at PostgreSQL ${server.version ?? '?'} after the upgrade, not ${a.targetVersion}`);
-  const password = r.s.passwordSecret ? (await r.azure.secrets.get(r.s.passwordSecret)).value : undefined;
-  const target = restoredServerTarget(server, r.ctx.settings, { ...(password !== undefined ? { password } : {}), useEmulatorTags: r.s.emulatorTags });
+  const target = await restoredCopyTarget(r, r.s, server);
   let checked;
   try {
     checked = await r.ctx.withServer(target, { purpose: 'upgraded-copy', max: 2 }, async (pool) => {
       const upgraded = await verifyUpgraded(r.ctx, pool, target, { schema: r.schema, targetMajor: r.target, who: `the copy ${a.serverName}` });
-      const restored = await verifyRestoredCopy(r.ctx.db, pool, { schema: r.schema, restorePoint: a.restorePoint, marginMinutes: 5, tolerance: 0, sampleRows: 200, rpoMinutes: 60 });
+      const restored = await verifyRestoredCopy(r.ctx.db, pool, { schema: r.schema, restorePoint: a.restorePoint, ...verifyOptionsFrom(r.s) });
       return { upgraded, restored };
     });
   } catch (err) {
@@ -219,7 +204,7 @@ export async function rehearse(r: Rehearsal, fromVersion: string): Promise<JobOu
     r.findings.push({ check: 'upgrade.rehearsal.other-target', severity: 'info', target: active.serverName, message: `rehearsal #${active.id} of PostgreSQL ${active.targetVersion} is in flight; it is advanced first, then a rehearsal of ${r.target} can start` });
   }
   if (!active) {
-    const restorePoint = new Date(r.now.getTime() - RESTORE_LAG_MINUTES * MINUTE);
+    const restorePoint = new Date(r.now.getTime() - r.s.restorePointLagMinutes * MINUTE);
     if (r.ctx.dryRun) {
       const name = temporaryServerName(pg.coordinates.serverName, r.now, 'u0');
       return {
@@ -234,24 +219,18 @@ export async function rehearse(r: Rehearsal, fromVersion: string): Promise<JobOu
         ],
       };
     }
-    const id = await nextRecordId(r.ctx.db);
-    active = await insertRecord(
-      r.ctx.db,
-      {
-        id,
-        kind: 'rehearsal',
-        state: 'starting',
-        sourceServer: pg.coordinates.serverName,
-        serverName: temporaryServerName(pg.coordinates.serverName, r.now, `u${id}`),
-        fromVersion,
-        targetVersion: String(r.target),
-        restorePoint,
-        startedAt: r.now,
-        deadlineAt: new Date(r.now.getTime() + r.s.deadlineMinutes * MINUTE),
-        details: {},
-      },
-      r.ctx.runId,
-    );
+    active = await startRecord(r.ctx, {
+      kind: 'rehearsal',
+      state: 'starting',
+      sourceServer: pg.coordinates.serverName,
+      serverName: (id) => temporaryServerName(pg.coordinates.serverName, r.now, `u${id}`),
+      fromVersion,
+      targetVersion: String(r.target),
+      restorePoint,
+      startedAt: r.now,
+      deadlineMinutes: r.s.deadlineMinutes,
+      details: {},
+    });
   }
   if (r.ctx.dryRun) {
     return { summary: `Rehearsal #${active.id} (PostgreSQL ${active.targetVersion}) is ${active.state} (dry run: not advanced).`, findings: r.findings, actions: r.actions, data: rehearsalData(active) };

@@ -1,5 +1,5 @@
 import { int, setting, type SettingsOf } from '../../platform/settings.js';
-import { backupVerificationSettings } from '../backup-verification/settings.js';
+import { restoredCopySettings } from '../../shared/restore-servers-settings.js';
 
 export const versionUpgradeSettings = {
   rehearsalMaxAgeDays: setting({
@@ -26,9 +26,8 @@ export const versionUpgradeSettings = {
     default: '300',
     schema: int(1, 86_400),
   }),
-  // The rehearsal's copy is reached like backup-verification's restored copies.
-  passwordSecret: backupVerificationSettings.passwordSecret,
-  emulatorTags: backupVerificationSettings.emulatorTags,
+  // The rehearsal's copy is reached and its restore verified like backup-verification's restored copies.
+  ...restoredCopySettings,
 };
 
 export type VersionUpgradeSettings = SettingsOf<typeof versionUpgradeSettings>;

@@ -1,8 +1,8 @@
 import { AzureOperationError, type AzureServices } from '../../platform/azure/index.js';
 import { errorMessage } from '../../platform/redact.js';
 import type { Action, Finding, JobContext, JobOutcome } from '../../shared/job.js';
-import { findServer, settle } from '../backup-verification/reconcile.js';
-import { activeRecord, insertRecord, latestRecord, nextRecordId, updateRecord, type UpgradeRecord } from './records.js';
+import { findServer, isRefused, settle } from '../../shared/restore-servers-azure.js';
+import { activeRecord, latestRecord, startRecord, updateRecord, type UpgradeRecord } from './records.js';
 import type { VersionUpgradeSettings } from './settings.js';
 import { verifyUpgraded } from './verify-upgraded.js';
 
@@ -97,7 +97,7 @@ async function stepUpgrading(u: ProductionUpgrade, a: UpgradeRecord): Promise<Up
     try {
       op = await u.azure.postgres.beginMajorVersionUpgrade({ version: a.targetVersion });
     } catch (err) {
-      if (err instanceof AzureOperationError && err.status !== undefined && err.status >= 400 && err.status < 500 && ![408, 409, 429].includes(err.status)) return failed(`Azure refused it: ${errorMessage(err)}`);
+      if (isRefused(err)) return failed(`Azure refused it: ${errorMessage(err)}`);
       throw err;
     }
     u.actions.push({ description: `upgrade ${serverName} to PostgreSQL ${a.targetVersion}`, status: 'done' });
@@ -205,24 +205,18 @@ export async function upgradeProduction(u: ProductionUpgrade, fromVersion: strin
       };
     }
     const restorePoint = u.ctx.now();
-    const id = await nextRecordId(u.ctx.db);
-    active = await insertRecord(
-      u.ctx.db,
-      {
-        id,
-        kind: 'upgrade',
-        state: 'removing-replica',
-        sourceServer: serverName,
-        serverName,
-        fromVersion,
-        targetVersion: String(u.target),
-        restorePoint,
-        startedAt: restorePoint,
-        deadlineAt: new Date(restorePoint.getTime() + u.s.deadlineMinutes * 60_000),
-        details: { rehearsal: fresh.id, expectedDowntimeMinutes: fresh.measurements.expectedDowntimeMinutes ?? null, ...(replica ? { replica } : {}) },
-      },
-      u.ctx.runId,
-    );
+    active = await startRecord(u.ctx, {
+      kind: 'upgrade',
+      state: 'removing-replica',
+      sourceServer: serverName,
+      serverName: () => serverName,
+      fromVersion,
+      targetVersion: String(u.target),
+      restorePoint,
+      startedAt: restorePoint,
+      deadlineMinutes: u.s.deadlineMinutes,
+      details: { rehearsal: fresh.id, expectedDowntimeMinutes: fresh.measurements.expectedDowntimeMinutes ?? null, ...(replica ? { replica } : {}) },
+    });
     step(u, `upgrade of ${serverName} to PostgreSQL ${u.target} begins; restore point recorded: ${restorePoint.toISOString()} (roll back: ${rollbackCommands(u, restorePoint)[0]})`, { rollback: rollbackCommands(u, restorePoint) });
   } else if (u.ctx.dryRun) {
     return { summary: `Upgrade #${active.id} of ${serverName} to PostgreSQL ${active.targetVersion} is ${active.state} (dry run: not advanced).`, findings: u.findings, data: { upgrade: active.id, state: active.state } };

@@ -1,8 +1,9 @@
 import { ident, qualified, type Queryable } from '../../platform/db/sql.js';
-import { stepTimer, type Finding } from '../../shared/job.js';
-import { PLAN_TABLES } from '../../shared/plan.js';
 import { errorMessage } from '../../platform/redact.js';
-import { checkCircuitBreaker, checkIndexes, checkPartitions, checkRoles, checkTables } from '../../shared/verify/installation.js';
+import { stepTimer, type Finding } from '../job.js';
+import { PLAN_TABLES } from '../plan.js';
+import type { RestoredCopySettings } from '../restore-servers-settings.js';
+import { checkCircuitBreaker, checkIndexes, checkPartitions, checkRoles, checkTables } from './installation.js';
 
 /** How each Product-Change table is compared: rows "created up to" a time, keyed for sampling. */
 interface TableSpec {
@@ -28,6 +29,11 @@ export interface VerifyOptions {
   tolerance: number;
   sampleRows: number;
   rpoMinutes: number;
+}
+
+/** The verification's thresholds as the settings give them (backup-verification's, which the rehearsal shares). */
+export function verifyOptionsFrom(s: Pick<RestoredCopySettings, 'verifyMarginMinutes' | 'rowCountTolerance' | 'sampleRows' | 'rpoMinutes'>): Omit<VerifyOptions, 'schema' | 'restorePoint'> {
+  return { marginMinutes: s.verifyMarginMinutes, tolerance: s.rowCountTolerance, sampleRows: s.sampleRows, rpoMinutes: s.rpoMinutes };
 }
 
 export interface VerifyResult {
