@@ -23,7 +23,7 @@ const target = runMajor < 17 ? 17 : 18;
 const other = runMajor < 16 ? 16 : target;
 const noLaterTarget = runMajor >= 18;
 
-describe('version-upgrade', () => {
+describe(`version-upgrade${noLaterTarget ? ` (rehearsal and upgrade tests skipped: PostgreSQL ${runMajor} has no later major to upgrade to)` : ''}`, () => {
   let db: TestDatabase;
   let emu: AzureEmulator;
   let major: number;
