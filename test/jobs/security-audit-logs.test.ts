@@ -1,5 +1,8 @@
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { csvRecords, entryFromCsvRecord } from '../../src/jobs/security-audit/csvlog-source.js';
+import { csvLogFiles, csvLogSource, csvRecords, entryFromCsvRecord } from '../../src/jobs/security-audit/csvlog-source.js';
 import { SERVER_LOG_KQL, entryFromLogAnalyticsRow, logAnalyticsSource, serverLogQuery } from '../../src/jobs/security-audit/log-analytics.js';
 import { addressMatcher, auditServerLog, densest } from '../../src/jobs/security-audit/log-checks.js';
 import { classifyEntry, hostOfConnectionFrom, isPrivilegeStatement, parseLogTime, parsePlanPrefix } from '../../src/jobs/security-audit/log-entries.js';
@@ -54,6 +57,30 @@ describe('csvlog reading', () => {
       message: 'statement: SELECT "a,b"\nFROM t',
     });
     expect(entryFromCsvRecord(second!)).toMatchObject({ clientAddress: '::1', severity: 'FATAL', sqlstate: '28P01', application: null });
+  });
+  it("picks the files of a window by the log's own timestamps, whatever the files' modification times say", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dbops-csvlog-'));
+    try {
+      const line = (at: string, message: string) => `${at} UTC,"app","db",1,"127.0.0.1:5000",a.1,1,"idle",${at} UTC,1/1,0,LOG,00000,"${message}",,,,,,,,,"psql","client backend",,0\n`;
+      await writeFile(join(dir, 'a.csv'), line('2025-01-01 00:00:00.000', 'one') + line('2025-01-01 05:00:00.000', 'two'));
+      await writeFile(join(dir, 'b.csv'), line('2025-01-01 10:00:00.000', 'three') + line('2025-01-01 11:00:00.000', 'four'));
+      await writeFile(join(dir, 'c.csv'), line('2025-01-01 20:00:00.000', 'five'));
+      await writeFile(join(dir, 'd.csv'), '');
+      // Copied or mounted folders do not keep the server's times: every file looks ancient here.
+      for (const f of ['a.csv', 'b.csv', 'c.csv', 'd.csv']) await utimes(join(dir, f), new Date('2000-01-01Z'), new Date('2000-01-01Z'));
+      const source = csvLogSource(dir);
+      const read = async (start: string, end: string) => (await collect(source.entries({ start: new Date(start), end: new Date(end) }))).map((e) => e.message);
+      expect(await read('2025-01-01T04:00:00Z', '2025-01-01T10:30:00Z')).toEqual(['two', 'three']);
+      expect(await read('2025-01-01T10:30:00Z', '2025-01-02T00:00:00Z')).toEqual(['four', 'five']);
+      expect(await read('2024-12-31T00:00:00Z', '2024-12-31T12:00:00Z')).toEqual([]);
+      // d.csv has no complete line yet: the file the server has just started is always read.
+      const files = async (start: string, end: string) => (await csvLogFiles(dir, '*.csv', { start: new Date(start), end: new Date(end) })).map((f) => f.slice(dir.length + 1));
+      expect(await files('2025-01-01T04:00:00Z', '2025-01-01T10:30:00Z')).toEqual(['a.csv', 'b.csv', 'd.csv']);
+      expect(await files('2025-01-01T21:00:00Z', '2025-01-02T00:00:00Z')).toEqual(['c.csv', 'd.csv']);
+      expect(await files('2024-12-31T00:00:00Z', '2024-12-31T12:00:00Z')).toEqual(['d.csv']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
   it('reads times in UTC or with an offset, and refuses ambiguous zone names', () => {
     expect(parseLogTime('2025-01-01 09:00:00.5 +09')).toEqual(new Date('2025-01-01T00:00:00.500Z'));

@@ -82,30 +82,34 @@ export function entryFromCsvRecord(record: string[]): ServerLogEntry | undefined
   };
 }
 
+/** The time of a file's first complete record: when the server started writing it. */
+async function firstEntryTime(file: string): Promise<Date | undefined> {
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 16 * 1024 });
+  try {
+    for await (const record of csvRecords(stream)) {
+      const entry = entryFromCsvRecord(record);
+      if (entry && !Number.isNaN(entry.time.getTime())) return entry.time;
+    }
+    return undefined;
+  } finally {
+    stream.destroy();
+  }
+}
+
 /**
  * Reads a server's csvlog files (log_destination = 'csvlog', logging_collector = on). `path` is
- * the log folder, whose files matching `pattern` are all read when they were written to during
- * the window (rotation by age or size), or one file.
+ * the log folder, whose files matching `pattern` are read when they can hold lines of the window
+ * (rotation by age or size), or one file.
+ *
+ * Which files can is judged by the log's own timestamps: a file holds the lines from its first
+ * one to the next file's first one. File modification times would mix in a second clock (the
+ * file system's, which a copied or mounted log folder does not keep) with the server's.
  */
 export function csvLogSource(path: string, pattern = '*.csv'): ServerLogSource {
-  const matcher = globToRegExp(pattern);
-  async function files(window: LogWindow): Promise<string[]> {
-    const info = await stat(path);
-    if (info.isFile()) return [path];
-    const names = (await readdir(path)).filter((n) => matcher.test(n)).sort();
-    const out: string[] = [];
-    for (const name of names) {
-      const file = join(path, name);
-      const s = await stat(file).catch(() => undefined);
-      // A file last written before the window starts holds nothing in it.
-      if (s?.isFile() && s.mtime.getTime() >= window.start.getTime()) out.push(file);
-    }
-    return out;
-  }
   return {
     id: `csvlog:${path}`,
     async *entries(window, signal) {
-      for (const file of await files(window)) {
+      for (const file of await csvLogFiles(path, pattern, window)) {
         signal?.throwIfAborted();
         for await (const record of csvRecords(createReadStream(file, { encoding: 'utf8' }))) {
           const entry = entryFromCsvRecord(record);
@@ -118,3 +122,26 @@ export function csvLogSource(path: string, pattern = '*.csv'): ServerLogSource {
   };
 }
 
+/** The files of a csvlog folder (or the one file) that can hold lines of the window, oldest first. */
+export async function csvLogFiles(path: string, pattern: string, window: LogWindow): Promise<string[]> {
+  const matcher = globToRegExp(pattern);
+  const info = await stat(path);
+  if (info.isFile()) return [path];
+  const names = (await readdir(path)).filter((n) => matcher.test(n));
+  const started: { file: string; first: Date | undefined }[] = [];
+  for (const name of names) {
+    const file = join(path, name);
+    const s = await stat(file).catch(() => undefined);
+    if (s?.isFile()) started.push({ file, first: await firstEntryTime(file).catch(() => undefined) });
+  }
+  // A file with no complete line yet is the newest one: it goes last.
+  started.sort((a, b) => (a.first?.getTime() ?? Infinity) - (b.first?.getTime() ?? Infinity) || a.file.localeCompare(b.file));
+  return started
+    .filter(({ first }, i) => {
+      const next = started[i + 1]?.first;
+      const startsBeforeEnd = first === undefined || first.getTime() < window.end.getTime();
+      const endsAfterStart = next === undefined || next.getTime() > window.start.getTime();
+      return startsBeforeEnd && endsAfterStart;
+    })
+    .map(({ file }) => file);
+}
