@@ -199,6 +199,9 @@ describe('health-check: conditions produced on a real server', () => {
       expect(kinds('session')).toEqual([expect.objectContaining({ severity: 'warning', target: expect.stringMatching(new RegExp(`^pid ${pid} \\(postgres, snapshot-holder\\) in ${other.name}, idle in transaction`)), remedy: `SELECT pg_terminate_backend(${pid})` })]);
       for (const h of holders) expect(h.value).toBeGreaterThanOrEqual(20);
       expect(find(report, 'prepared-transactions', gid)).toMatchObject({ severity: 'warning', remedy: expect.stringMatching(/^ROLLBACK PREPARED 'dbops-test-forgotten'/) });
+      // The daily report's summary names every problem: the first two in full, the rest by check.
+      expect(report.summary).toMatch(/^\d+ warnings: .*; also /);
+      for (const f of report.findings.filter((x) => x.severity !== 'info')) expect(report.summary.includes(f.message) || report.summary.includes(f.check)).toBe(true);
     } finally {
       await db.pool.query(`ROLLBACK PREPARED '${gid}'`).catch(() => undefined);
       await db.pool.query('SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
