@@ -28,14 +28,16 @@ export const tableGrowthCheck: HealthCheck = {
           WHERE t.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'),
        i AS (SELECT x.indrelid AS oid, sum(ic.relpages) AS pages FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid GROUP BY x.indrelid),
        p AS (SELECT t.oid, t.root, t.pages + coalesce(i.pages, 0) AS pages FROM t LEFT JOIN i ON i.oid = t.oid),
-       largest AS (SELECT root, sum(pages) AS pages FROM p GROUP BY root ORDER BY 2 DESC, 1 LIMIT $1),
+       largest AS (
+         SELECT root, sum(pages) AS pages, array_agg(oid) AS oids, array_agg(pages) AS member_pages
+           FROM p GROUP BY root ORDER BY 2 DESC, 1 LIMIT $1),
        -- Measuring a table takes an ACCESS SHARE lock: one an ACCESS EXCLUSIVE lock holds or
        -- waits for (DDL) would stall the whole check until lock_timeout. Its page counts stand in.
        locked AS (SELECT DISTINCT relation FROM pg_locks WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
        SELECT format('%I.%I', n.nspname, r.relname) AS name,
-              (SELECT sum(CASE WHEN p.oid IN (SELECT relation FROM locked) THEN p.pages * current_setting('block_size')::bigint ELSE pg_total_relation_size(p.oid) END)
-                 FROM p WHERE p.root = l.root) AS bytes
+              (SELECT sum(CASE WHEN m.oid IN (SELECT relation FROM locked) THEN m.pages * current_setting('block_size')::bigint ELSE pg_total_relation_size(m.oid) END)
+                 FROM unnest(l.oids, l.member_pages) m(oid, pages)) AS bytes
          FROM largest l JOIN pg_class r ON r.oid = l.root JOIN pg_namespace n ON n.oid = r.relnamespace
         ORDER BY l.pages DESC, 1`,
       [TRACKED_TABLES],
