@@ -91,9 +91,10 @@ describe('health-check: conditions produced on a real server', () => {
     await until(async () => Number((await counters()).requested) >= Number(start.requested) + 3, 'the checkpoints to be counted');
 
     const report = await run({}, T);
-    // A timed checkpoint may fall in between (checkpoint_timeout): 3 of 3 or 3 of 4 requested.
+    // A timed checkpoint may fall in between (checkpoint_timeout), and the statistics of one
+    // the CREATE DATABASE before requested may land after the baseline: 3 or 4 requested of 3 to 5.
     const f = find(report, 'checkpoints');
-    expect(f).toMatchObject({ severity: 'warning', threshold: 30, unit: '%', message: expect.stringMatching(/^3 of [34] checkpoints over the last 2(\.0)? h were requested rather than timed/), remedy: expect.stringMatching(/raise max_wal_size/) });
+    expect(f).toMatchObject({ severity: 'warning', threshold: 30, unit: '%', message: expect.stringMatching(/^[34] of [345] checkpoints over the last 2(\.0)? h were requested rather than timed/), remedy: expect.stringMatching(/raise max_wal_size/) });
     expect(f?.value).toBeGreaterThanOrEqual(75);
   });
 
