@@ -29,6 +29,17 @@ async function timed(fn: () => Promise<unknown>, runs: number): Promise<number[]
   return out;
 }
 
+/** The five checks with the highest median time, "name ms, …", to say where the time goes. */
+function slowestSteps(runs: ReadonlyArray<Record<string, number>>): string {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r)))];
+  return names
+    .map((n) => [n, median(runs.map((r) => r[n] ?? 0))] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([n, ms]) => `${n} ${ms}`)
+    .join(', ');
+}
+
 export async function run({ args }: { json: boolean; args: string[] }): Promise<BenchResult> {
   const small = args.includes('--small');
   const tiny = args.includes('--tiny');
@@ -63,14 +74,18 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     };
     const params: HealthCheckParams = { mode: 'daily', windowHours: 24, schema: 'product_change' };
     let queries = 0;
+    let steps: Array<Record<string, number>> = [];
     const check = async () => {
       const r = await runChecks(ctx, params, { includeOutside: false });
       queries = r.queries;
+      steps.push(r.steps);
       const failed = r.findings.filter((f) => f.details?.['checkFailed']);
       if (failed.length) throw new Error(`a check failed: ${failed.map((f) => f.message).join('; ')}`);
     };
     await timed(check, 3); // warm the cache and the connections
+    steps = [];
     const checkMs = await timed(check, runs);
+    const checkSteps = slowestSteps(steps);
 
     // End to end through the runner: lock, record in ops.job_run, snapshot in ops.health_snapshot.
     const job = registerJob(healthCheck);
@@ -112,7 +127,9 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
     }
     await bench.pool.query('ANALYZE');
     await timed(check, 2);
+    steps = [];
     const manyMs = await timed(check, tiny ? 3 : 10);
+    const manySteps = slowestSteps(steps);
     await pool.end();
 
     const medianMs = Math.round(median(checkMs) * 10) / 10;
@@ -124,6 +141,8 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
         ['full DB-side check, median', `${medianMs} ms`],
         ['statements per check', String(queries)],
         [`full DB-side check with ${tables} more tables, median`, `${Math.round(median(manyMs) * 10) / 10} ms`],
+        ['slowest checks, median ms (1 M rows)', checkSteps],
+        [`slowest checks, median ms (${tables} more tables)`, manySteps],
         ['whole job through the runner (probe), median', `${Math.round(median(endToEnd))} ms`],
         ['business queries (index-bound), median', `${median(ours).toFixed(1)} ms`],
         ['business queries (GROUP BY over the window), median', `${median(naive).toFixed(1)} ms`],

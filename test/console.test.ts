@@ -100,3 +100,48 @@ describe('status console', () => {
     }
   });
 });
+
+describe('status console: the health check’s vacuum, xmin-horizon and replication findings', () => {
+  let db: TestDatabase;
+  const findings = [
+    { check: 'connections.total', severity: 'info', message: '12 client connections of 197 usable', value: 12 },
+    { check: 'vacuum.dead-tuples', severity: 'warning', target: 'public.churn', message: 'public.churn is 81.0 % dead tuples (45,000 dead, 5,000 live) (autovacuum is off for it)', value: 81, threshold: 20, unit: '%' },
+    { check: 'xmin-horizon', severity: 'warning', target: 'replication slot old_slot (inactive) xmin', message: 'replication slot old_slot (inactive) xmin holds the xmin horizon 12,000,000 transactions back', value: 12_000_000, threshold: 10_000_000, unit: 'xids' },
+    { check: 'replication.slot-wal', severity: 'critical', target: 'old_slot', message: 'replication slot old_slot has lost WAL its consumer still needs (wal_status lost)', value: 2_147_483_648, unit: 'bytes' },
+    { check: 'replica.lag', severity: 'critical', target: 'replica.example', message: 'replica.example: streaming has stopped (no WAL receiver is running) while the primary keeps writing' },
+  ];
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ prefix: 'dbops_console_health' });
+    const at = new Date(Date.now() - 10 * 60_000);
+    const report = { job: 'health-check', status: 'critical', summary: '2 critical, 2 warnings: replication slot old_slot has lost WAL; replica.example: streaming has stopped; also vacuum.dead-tuples, xmin-horizon', findings, actions: [], data: {}, timings: { finishedAt: at.toISOString() } };
+    await db.pool.query(
+      `INSERT INTO ops.job_run (job, trigger, status, summary, report, started_at, finished_at, duration_ms) VALUES ('health-check', 'timer', 'critical', $1, $2, $3, $3, 90)`,
+      [report.summary, report, at],
+    );
+    for (const [minutes, age, tables] of [[70, 9_000_000, 0], [40, 11_000_000, 1], [10, 12_000_000, 1]] as const) {
+      await db.pool.query(`INSERT INTO ops.health_snapshot (taken_at, mode, status, metrics) VALUES ($1, 'probe', 'critical', $2)`, [
+        new Date(Date.now() - minutes * 60_000),
+        { 'connections.total': 12, 'xmin-horizon.oldest-age': age, 'vacuum.dead-tuple-tables': tables },
+      ]);
+    }
+  });
+  afterAll(() => db.drop());
+
+  it('lists every problem of the latest check before its notes, and charts the oldest xmin and dead-tuple tables', async () => {
+    const data = await loadConsoleData(db.pool, { jobs, environment: 'test' });
+    expect(data.health.checks.map((f) => f.check)).toEqual(findings.map((f) => f.check));
+    expect(data.series.map((s) => s.key)).toEqual(['connections.total', 'xmin-horizon.oldest-age', 'vacuum.dead-tuple-tables']);
+    const page = renderConsole(data);
+    const checks = page.slice(page.indexOf('id="checks"'), page.indexOf('id="trends"'));
+    for (const f of findings) expect(checks).toContain(`<code>${f.check}</code>`);
+    expect(checks).toContain('public.churn is 81.0 % dead tuples');
+    expect(checks).toContain('replication slot old_slot (inactive) xmin');
+    expect(checks).toContain('(wal_status lost)');
+    // Problems first (critical, then warning), the info note last.
+    const order = ['replication.slot-wal', 'replica.lag', 'vacuum.dead-tuples', 'xmin-horizon', 'connections.total'].map((c) => checks.indexOf(`<code>${c}</code>`));
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(page).toMatch(/aria-label="Oldest xmin held back, last day: latest 12000000 xids, min 9000000, max 12000000, threshold 10000000 xids"/);
+    expect(page).toContain('also vacuum.dead-tuples, xmin-horizon');
+  });
+});

@@ -56,6 +56,8 @@ export const CHARTED_METRICS: ReadonlyArray<{ key: string; label: string; unit: 
   { key: 'business.pc-success.percent', label: 'Product-change success', unit: '%', threshold: 90 },
   { key: 'business.kos-success.percent', label: 'KOS integration success', unit: '%', threshold: 95 },
   { key: 'replica.lag-seconds', label: 'Replica lag', unit: ' s', threshold: 300 },
+  { key: 'xmin-horizon.oldest-age', label: 'Oldest xmin held back', unit: ' xids', threshold: 10_000_000 },
+  { key: 'vacuum.dead-tuple-tables', label: 'Tables with too many dead tuples', unit: '', threshold: null },
   { key: 'platform.cpu_percent', label: 'CPU (Azure Monitor)', unit: '%', threshold: 80 },
   { key: 'platform.storage_percent', label: 'Storage (Azure Monitor)', unit: '%', threshold: 75 },
 ];

@@ -41,8 +41,12 @@ function overall(data: ConsoleData): JobStatus {
   return worstStatus([...statuses, ...fromAlerts]);
 }
 
-function checksTable(findings: Finding[]): SafeHtml {
-  if (findings.length === 0) return html`<p class="muted">No findings in the latest health check.</p>`;
+const SEVERITY_ORDER: Record<string, number> = { critical: 0, warning: 1, info: 2 };
+
+function checksTable(all: Finding[]): SafeHtml {
+  if (all.length === 0) return html`<p class="muted">No findings in the latest health check.</p>`;
+  // Problems first: a daily check has some forty findings, most of them notes.
+  const findings = [...all].sort((a, b) => (SEVERITY_ORDER[a.severity] ?? 3) - (SEVERITY_ORDER[b.severity] ?? 3));
   return html`<div class="table-wrap"><table>
 <thead><tr><th scope="col">severity</th><th scope="col">check</th><th scope="col">where</th><th scope="col">value</th><th scope="col">threshold</th><th scope="col" class="hide-narrow">message</th></tr></thead>
 <tbody>${findings.map(

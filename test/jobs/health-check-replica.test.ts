@@ -69,6 +69,31 @@ describe('health-check against a real streaming replica', () => {
     expect(find(report, 'replication.standby-lag', pair.standbyName)?.severity).toBe('info');
   });
 
+  it('hot_standby_feedback: a query held open on the standby holds the primary’s horizon through the slot’s xmin, named', async () => {
+    await standby.query('ALTER SYSTEM SET hot_standby_feedback = on');
+    await standby.query('SELECT pg_reload_conf()');
+    const reader = await standby.connect();
+    try {
+      await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await reader.query('SELECT count(*) FROM public.writes');
+      await db.pool.query(`DO $$ BEGIN FOR i IN 1..20 LOOP PERFORM txid_current(); COMMIT; END LOOP; END $$`);
+      await until(
+        async () => Number((await db.pool.query<{ age: string | null }>('SELECT age(xmin) AS age FROM pg_replication_slots WHERE slot_name = $1', [pair.slotName])).rows[0]?.age ?? 0) >= 20,
+        'the standby’s feedback to reach the slot',
+      );
+      const report = await runJob(job, {}, testDeps(db, { env: { DBOPS_TPS_WARNING_BELOW: '0', DBOPS_XMIN_HORIZON_WARNING_AGE: '10', DBOPS_REPLICA_URL: urlFor(db.name, pair.standby.url()) } }), { trigger: 'test' });
+      const held = find(report, 'xmin-horizon', `replication slot ${pair.slotName} xmin`);
+      expect(held).toMatchObject({ severity: 'warning', details: { kind: 'slot' }, remedy: 'the slot’s consumer is behind: speed it up' });
+      expect(held?.value).toBeGreaterThanOrEqual(20);
+      expect(find(report, 'replica.hot-standby-feedback')).toMatchObject({ severity: 'info', message: expect.stringMatching(/hot_standby_feedback is on/) });
+    } finally {
+      await reader.query('ROLLBACK').catch(() => undefined);
+      reader.release();
+      await standby.query('ALTER SYSTEM RESET hot_standby_feedback');
+      await standby.query('SELECT pg_reload_conf()');
+    }
+  });
+
   it('primary stopped: the one replica module says streaming stopped (what failover-check reads mid-failover), and current once it is back', async () => {
     // The same measurement failover-check runs, without a primary to compare with (it is down).
     await pair.primary.stopProcess();

@@ -22,12 +22,17 @@ WITH idx AS (
     FROM pg_index i
     JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
     JOIN pg_class tc ON tc.oid = i.indrelid JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_namespace tn ON tn.oid = tc.relnamespace
-   WHERE ic.relpages > 1 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' AND i.indisvalid),
+   WHERE ic.relpages > 1 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' AND i.indisvalid
+     -- An index smaller than the byte threshold cannot hold that much bloat: left out before
+     -- its statistics are looked up (pg_stats checks column privileges on every row it has).
+     AND ic.relpages * current_setting('block_size')::float8 >= $1),
 w AS (
   SELECT idx.indexrelid, sum((1 - coalesce(st.null_frac, 0)) * st.avg_width)::float8 AS width, bool_and(st.avg_width IS NOT NULL AND k.attnum > 0) AS complete
     FROM idx CROSS JOIN LATERAL unnest(idx.indkey::int2[]) k(attnum)
     LEFT JOIN pg_attribute a ON a.attrelid = idx.indrelid AND a.attnum = k.attnum
-    LEFT JOIN pg_stats st ON st.schemaname = idx.table_schema AND st.tablename = idx.table AND st.attname = a.attname
+    -- LATERAL: looked up by name per column (index scans), never pg_stats whole.
+    LEFT JOIN LATERAL (SELECT s.null_frac, s.avg_width FROM pg_stats s
+                        WHERE s.schemaname = idx.table_schema AND s.tablename = idx.table AND s.attname = a.attname LIMIT 1) st ON true
    GROUP BY idx.indexrelid),
 e AS (
   -- Per entry: 8-byte IndexTupleData + MAXALIGNed data + 4-byte line pointer; per page:
@@ -50,7 +55,7 @@ WITH idx AS (
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
     JOIN pg_class tc ON tc.oid = i.indrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
    WHERE ic.relpages > 1 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' AND i.indisvalid
-     AND ic.relpersistence <> 't'
+     AND ic.relpersistence <> 't' AND ic.relpages * current_setting('block_size')::float8 >= $1
    ORDER BY ic.relpages DESC LIMIT ${PRECISE_LIMIT}),
 s AS (SELECT idx.*, st.* FROM idx CROSS JOIN LATERAL ${qualified(schema, 'pgstatindex')}(idx.oid::regclass) st)
 SELECT schema, index, "table", index_size::float8 AS bytes,

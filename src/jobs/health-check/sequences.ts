@@ -25,38 +25,56 @@ interface SequenceRow {
  * only its own bounds: a bigint sequence behind an integer column fails inserts at 2^31 − 1.
  */
 const sequencesSql = `
-WITH seq AS (
-  SELECT s.schemaname::text AS schema, s.sequencename::text AS name, s.last_value::numeric AS last_value,
-         s.min_value::numeric AS min_value, s.max_value::numeric AS max_value, s.increment_by, s.cycle, s.data_type::text AS seq_type,
-         has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE') AS readable,
-         col.column_name, col.column_type, col.column_max
-    FROM pg_sequences s
-    JOIN pg_namespace n ON n.nspname = s.schemaname
-    JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename AND c.relkind = 'S'
-    LEFT JOIN LATERAL (
-      SELECT format('%I.%I.%I', tn.nspname, t.relname, a.attname) AS column_name, format_type(a.atttypid, a.atttypmod) AS column_type,
-             (CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647 WHEN 'int8'::regtype THEN 9223372036854775807 END)::numeric AS column_max
-        FROM (SELECT d.refobjid AS relid, d.refobjsubid AS attnum FROM pg_depend d
-               WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
-              UNION
-              SELECT ad.adrelid, ad.adnum FROM pg_depend d JOIN pg_attrdef ad ON ad.oid = d.objid
-               WHERE d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid) f
-        JOIN pg_attribute a ON a.attrelid = f.relid AND a.attnum = f.attnum
-        JOIN pg_class t ON t.oid = f.relid JOIN pg_namespace tn ON tn.oid = t.relnamespace
-       ORDER BY 3 NULLS LAST LIMIT 1) col ON true),
+WITH feeds AS (
+  -- Joined from the sequences, not looked up one by one: OWNED BY and identity columns (the
+  -- sequence depends on the column), and DEFAULT nextval() (the default depends on the sequence).
+  SELECT sq.seqrelid AS seqid, d.refobjid AS relid, d.refobjsubid AS attnum
+    FROM pg_sequence sq JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = sq.seqrelid
+   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.deptype IN ('a', 'i')
+  UNION ALL
+  SELECT sq.seqrelid, ad.adrelid, ad.adnum
+    FROM pg_sequence sq JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = sq.seqrelid AND d.classid = 'pg_attrdef'::regclass
+    JOIN pg_attrdef ad ON ad.oid = d.objid),
+col AS (
+  -- The narrowest column a sequence feeds; named later, for the listed sequences only.
+  SELECT DISTINCT ON (f.seqid) f.seqid, f.relid, f.attnum, a.atttypid, a.atttypmod,
+         (CASE a.atttypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647 WHEN 'int8'::regtype THEN 9223372036854775807 END)::numeric AS column_max
+    FROM feeds f JOIN pg_attribute a ON a.attrelid = f.relid AND a.attnum = f.attnum
+   ORDER BY f.seqid, 6 NULLS LAST),
+seq AS (
+  -- pg_sequences' own definition, without the view (so nothing joins back by name).
+  SELECT n.nspname::text AS schema, c.relname::text AS name,
+         (CASE WHEN has_sequence_privilege(c.oid, 'SELECT,USAGE') THEN pg_sequence_last_value(c.oid) END)::numeric AS last_value,
+         s.seqmin::numeric AS min_value, s.seqmax::numeric AS max_value, s.seqincrement AS increment_by, s.seqcycle AS cycle, format_type(s.seqtypid, NULL) AS seq_type,
+         has_sequence_privilege(c.oid, 'SELECT,USAGE') AS readable,
+         col.relid, col.attnum, col.atttypid, col.atttypmod, col.column_max
+    FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN col ON col.seqid = s.seqrelid
+   WHERE NOT pg_is_other_temp_schema(n.oid)),
 bounded AS (
   SELECT seq.*,
          CASE WHEN increment_by > 0 THEN least(max_value, coalesce(column_max, max_value)) ELSE max_value END AS hi,
          CASE WHEN increment_by > 0 THEN min_value ELSE greatest(min_value, -coalesce(column_max, -min_value) - 1) END AS lo
     FROM seq),
 measured AS (
-  SELECT schema, name, last_value::text, readable, cycle, seq_type, column_name, column_type,
-         (CASE WHEN increment_by > 0 THEN hi ELSE lo END)::text AS limit_value,
+  SELECT schema, name, last_value, readable, cycle, seq_type, relid, attnum, atttypid, atttypmod,
+         CASE WHEN increment_by > 0 THEN hi ELSE lo END AS limit_value,
          (CASE WHEN increment_by > 0 THEN hi < max_value ELSE lo > min_value END) AS limited_by_column,
          (100 * CASE WHEN increment_by > 0 THEN last_value - lo ELSE hi - last_value END / nullif(hi - lo, 0))::float8 AS used
-    FROM bounded)
-SELECT (SELECT coalesce(json_agg(m ORDER BY m.used DESC), '[]') FROM (SELECT * FROM measured WHERE used IS NOT NULL ORDER BY used DESC LIMIT $1) m) AS fullest,
-       (SELECT coalesce(json_agg(m ORDER BY m.schema, m.name), '[]') FROM (SELECT * FROM measured WHERE last_value IS NULL ORDER BY schema, name LIMIT $1) m) AS unmeasured,
+    FROM bounded),
+listed AS (
+  -- A cycling sequence wraps within its own bounds: it fails only when its column is narrower.
+  (SELECT *, 'fullest' AS list FROM measured WHERE used IS NOT NULL AND (NOT cycle OR limited_by_column) ORDER BY used DESC, schema, name LIMIT $1)
+  UNION ALL
+  (SELECT *, 'unmeasured' FROM measured WHERE last_value IS NULL ORDER BY schema, name LIMIT $1)),
+named AS (
+  SELECT l.schema, l.name, l.last_value::text, l.readable, l.cycle, l.seq_type, l.limit_value::text, l.limited_by_column, l.used, l.list,
+         CASE WHEN a.attname IS NOT NULL THEN format('%I.%I.%I', tn.nspname, t.relname, a.attname) END AS column_name,
+         format_type(l.atttypid, l.atttypmod) AS column_type
+    FROM listed l LEFT JOIN pg_attribute a ON a.attrelid = l.relid AND a.attnum = l.attnum
+    LEFT JOIN pg_class t ON t.oid = l.relid LEFT JOIN pg_namespace tn ON tn.oid = t.relnamespace)
+SELECT (SELECT coalesce(json_agg(m ORDER BY m.used DESC, m.schema, m.name), '[]') FROM named m WHERE m.list = 'fullest') AS fullest,
+       (SELECT coalesce(json_agg(m ORDER BY m.schema, m.name), '[]') FROM named m WHERE m.list = 'unmeasured') AS unmeasured,
        (SELECT count(*) FILTER (WHERE last_value IS NULL AND readable) FROM measured)::int AS never_used,
        (SELECT count(*) FILTER (WHERE NOT readable) FROM measured)::int AS unreadable,
        (SELECT count(*) FROM measured)::int AS total`;
@@ -68,8 +86,7 @@ export const sequencesCheck: HealthCheck = {
     const r = rows[0]!;
     const s = c.settings;
     const findings: Finding[] = [];
-    // A cycling sequence wraps within its own bounds; it fails only when its column is narrower.
-    const fullest = r.fullest.filter((q) => !q.cycle || q.limited_by_column);
+    const fullest = r.fullest;
     for (const q of fullest) {
       const used = q.used ?? 0;
       const sev = whenAbove(used, s.sequenceWarningPercent, s.sequenceCriticalPercent);

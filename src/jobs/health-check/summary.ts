@@ -1,5 +1,5 @@
 import type { Finding, JobStatus } from '../../shared/job.js';
-import { formatDuration, type Metrics } from './check.js';
+import { formatBytes, formatDuration, type Metrics } from './check.js';
 import type { ProblemChanges } from './diff.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -17,6 +17,7 @@ function keyFigures(m: Metrics, windowHours: number): string {
   if (v('business.kos-success.percent') !== null) business.push(`KOS ${v('business.kos-success.percent')} %`);
   if (v('business.processing.seconds') !== null) business.push(`processing ${formatDuration(v('business.processing.seconds')!)}`);
   if (business.length) parts.push(`${business.join(', ')} (last ${windowHours} h)`);
+  if (v('capacity.projected-6-months-bytes') !== null) parts.push(`about ${formatBytes(v('capacity.projected-6-months-bytes')!)} in 6 months`);
   return parts.join(', ');
 }
 
@@ -24,8 +25,11 @@ function problemHeadline(problems: readonly Finding[]): string {
   const critical = problems.filter((f) => f.severity === 'critical');
   const warning = problems.filter((f) => f.severity === 'warning');
   const counts = [critical.length ? `${critical.length} critical` : '', warning.length ? plural(warning.length, 'warning') : ''].filter(Boolean).join(', ');
-  const first = [...critical, ...warning].slice(0, 2).map((f) => f.message);
-  return `${counts}: ${first.join('; ')}${problems.length > 2 ? '; …' : ''}`;
+  const ordered = [...critical, ...warning];
+  const first = ordered.slice(0, 2).map((f) => f.message);
+  // The rest by check name, so every problem of the day is named in the summary.
+  const rest = [...new Set(ordered.slice(2).map((f) => f.check))];
+  return `${counts}: ${first.join('; ')}${rest.length ? `; also ${rest.join(', ')}` : ''}`;
 }
 
 export const summarize = {

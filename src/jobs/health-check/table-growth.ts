@@ -9,22 +9,37 @@ const LISTED = 10;
 const DAYS_IN_SIX_MONTHS = 182.5;
 
 /**
- * Per-table size (table, indexes and TOAST) of the largest tables, kept in each snapshot, and
- * their growth against a snapshot about a week old: the plan's weekly capacity review (§8.1.2:
- * storage growth trend and a 6-month projection). The largest are picked from pg_class's page
+ * Per-table size (table, indexes and TOAST; a partitioned table's summed over its partitions)
+ * of the largest tables, kept in each snapshot, and their growth against a snapshot about a
+ * week old: the plan's weekly capacity review (§8.1.2: storage growth trend and a 6-month
+ * projection). The largest are picked from pg_class's page
  * counts (kept by vacuum and analyze), so only those are measured on disk.
  */
 export const tableGrowthCheck: HealthCheck = {
   name: 'table-growth',
   async run(c): Promise<CheckResult> {
     const { rows } = await c.db.query<{ name: string; bytes: string }>(
-      `SELECT format('%I.%I', n.nspname, t.relname) AS name, pg_total_relation_size(t.oid) AS bytes
-         FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
-        WHERE t.relkind IN ('r', 'm', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
-          AND NOT t.relispartition
-        ORDER BY t.relpages + coalesce((SELECT sum(i.relpages) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = t.oid), 0)
-                 + coalesce((SELECT relpages FROM pg_class tt WHERE tt.oid = t.reltoastrelid), 0) DESC, 1
-        LIMIT $1`,
+      `WITH t AS (
+         -- A partition counts towards the partitioned table at the root of its tree (the
+         -- partitioned table itself has no storage): the log tables are partitioned by month.
+         SELECT t.oid, CASE WHEN t.relispartition THEN pg_partition_root(t.oid) ELSE t.oid END AS root,
+                t.relpages + coalesce(tt.relpages, 0) AS pages
+           FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace LEFT JOIN pg_class tt ON tt.oid = t.reltoastrelid
+          WHERE t.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'),
+       i AS (SELECT x.indrelid AS oid, sum(ic.relpages) AS pages FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid GROUP BY x.indrelid),
+       p AS (SELECT t.oid, t.root, t.pages + coalesce(i.pages, 0) AS pages FROM t LEFT JOIN i ON i.oid = t.oid),
+       largest AS (
+         SELECT root, sum(pages) AS pages, array_agg(oid) AS oids, array_agg(pages) AS member_pages
+           FROM p GROUP BY root ORDER BY 2 DESC, 1 LIMIT $1),
+       -- Measuring a table takes an ACCESS SHARE lock: one an ACCESS EXCLUSIVE lock holds or
+       -- waits for (DDL) would stall the whole check until lock_timeout. Its page counts stand in.
+       locked AS (SELECT DISTINCT relation FROM pg_locks WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock'
+                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+       SELECT format('%I.%I', n.nspname, r.relname) AS name,
+              (SELECT sum(CASE WHEN m.oid IN (SELECT relation FROM locked) THEN m.pages * current_setting('block_size')::bigint ELSE pg_total_relation_size(m.oid) END)
+                 FROM unnest(l.oids, l.member_pages) m(oid, pages)) AS bytes
+         FROM largest l JOIN pg_class r ON r.oid = l.root JOIN pg_namespace n ON n.oid = r.relnamespace
+        ORDER BY l.pages DESC, 1`,
       [TRACKED_TABLES],
     );
     const tableBytes: Record<string, number> = Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)]));
