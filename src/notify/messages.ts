@@ -79,13 +79,33 @@ const RUNBOOK: Array<[RegExp, Text]> = [
     ko: 'pg_stat_statements에서 자원을 많이 쓰는 쿼리 상위 목록과 실행 계획을 확인하세요.',
     en: 'Look at the top resource-consuming statements in pg_stat_statements and their plans.',
   }],
-  [/^(query|slow|statement|tps|transactions)/, {
+  [/^(transactions|prepared-transactions|xmin-horizon)\b/, {
+    ko: 'pg_stat_activity의 backend_xmin, pg_prepared_xacts, pg_replication_slots의 xmin/catalog_xmin에서 보고서가 지목한 보유자를 확인하고, 담당자와 종료(COMMIT/ROLLBACK PREPARED, 슬롯 삭제) 여부를 정하세요.',
+    en: 'Find the holder the report names in pg_stat_activity (backend_xmin), pg_prepared_xacts or pg_replication_slots (xmin / catalog_xmin) and decide with its owner whether to end it (COMMIT/ROLLBACK PREPARED, drop the slot).',
+  }],
+  [/^(query|slow|statement|tps|rollback-ratio)/, {
     ko: '슬로우 쿼리 로그와 pg_stat_statements의 상위 쿼리, 실행 계획 변경 여부를 검토하세요.',
     en: 'Review the slow-query log, the top statements in pg_stat_statements and any plan changes.',
   }],
   [/^cache/, {
     ko: '대량 스캔 쿼리와 누락 인덱스를 확인하세요 (캐시 적중률 목표 95% 이상).',
     en: 'Look for large scans and missing indexes (cache hit target above 95 %).',
+  }],
+  [/^temp-files/, {
+    ko: 'pg_stat_statements에서 temp_blks_written이 큰 쿼리를 찾아 인덱스나 work_mem을 검토하세요.',
+    en: 'Find the statements with the most temp_blks_written in pg_stat_statements and review their indexes or work_mem.',
+  }],
+  [/^checkpoints/, {
+    ko: '요청된 체크포인트가 많으면 max_wal_size를 늘리는 것을 검토하세요 (서버 매개변수).',
+    en: 'Many requested checkpoints: consider a larger max_wal_size (server parameter).',
+  }],
+  [/^index-bloat/, {
+    ko: '보고서가 지목한 인덱스를 업무 시간 외에 `REINDEX INDEX CONCURRENTLY`로 다시 만드세요.',
+    en: 'Rebuild the index the report names with `REINDEX INDEX CONCURRENTLY`, outside business hours.',
+  }],
+  [/^capacity/, {
+    ko: '주간 용량 검토(8.1.2)에서 6개월 예측과 가장 빨리 커지는 테이블을 확인하고, 스토리지 확장이나 보존 기간을 계획하세요.',
+    en: 'In the weekly capacity review (plan 8.1.2), check the 6-month projection and the fastest-growing tables; plan storage growth or retention.',
   }],
   [/^(deadlock|lock|blocking)/, {
     ko: 'pg_locks와 pg_blocking_pids()로 잠금 대기 세션을 확인하고, 필요하면 차단 세션을 종료하세요.',

@@ -46,6 +46,13 @@ describe('alert messages', () => {
 
   it('have a first step for every check family, and a fallback naming the job', () => {
     expect(firstStepFor('partition.next-month', 'partition-maintenance', 'en')).toContain('partition-maintenance --dry-run');
+    expect(firstStepFor('index-bloat', 'health-check', 'en')).toContain('REINDEX INDEX CONCURRENTLY');
+    expect(firstStepFor('transactions', 'health-check', 'en')).toContain('pg_stat_activity');
+    expect(firstStepFor('xmin-horizon', 'health-check', 'en')).toContain('pg_replication_slots');
+    expect(firstStepFor('prepared-transactions', 'health-check', 'en')).toContain('ROLLBACK PREPARED');
+    expect(firstStepFor('temp-files', 'health-check', 'en')).toContain('temp_blks_written');
+    expect(firstStepFor('checkpoints', 'health-check', 'en')).toContain('max_wal_size');
+    expect(firstStepFor('capacity.projection', 'health-check', 'ko')).toContain('8.1.2');
     expect(firstStepFor('something.new', 'my-job', 'en')).toBe('Read the full report with `dbops run my-job --verbose`.');
     expect(firstStepFor('something.new', 'my-job', 'ko')).toContain('dbops run my-job --verbose');
   });
