@@ -75,6 +75,29 @@ describe('HTTP: runs that act on production need a listed Entra principal', () =
     expect(rows[0]?.triggered_by).toBe('aad:dba@example.com');
   });
 
+  it('reads the principal as App Service sets it for a v1 access token, and never approves by display name or e-mail', async () => {
+    // The shape App Service authentication puts in x-ms-client-principal for an Entra bearer token
+    // (claim types as its handler maps them; name_typ and role_typ name the name and role claims).
+    const appService = (claims: Array<[string, string]>) =>
+      principal({
+        auth_typ: 'aad',
+        claims: [['aud', 'api://0d3c1f2a-5b6e-4c7d-8e9f-a0b1c2d3e4f5'], ['iss', 'https://sts.windows.net/72f988bf-0000-4000-8000-000000000000/'], ['ver', '1.0'], ...claims].map(([typ, val]) => ({ typ, val })),
+        name_typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
+        role_typ: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/role',
+      });
+    const v1 = await post('version-upgrade', { params: { plan: 'upgrade' } }, {
+      'x-ms-client-principal': appService([[OID, APPROVER_OID], ['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'someone@example.com'], ['name', 'Some One']]),
+    });
+    expect(v1.status).toBe(200);
+    const byUpn = await post('version-upgrade', { params: { plan: 'upgrade' } }, { 'x-ms-client-principal': appService([[OID, '99999999-0000-4000-8000-000000000000'], ['http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'dba@example.com']]) });
+    expect(byUpn.status).toBe(200);
+    for (const typ of ['name', 'email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress']) {
+      const lookalike = await post('version-upgrade', { params: { plan: 'upgrade' } }, { 'x-ms-client-principal': appService([[OID, '99999999-0000-4000-8000-000000000000'], [typ, 'dba@example.com']]) });
+      expect(lookalike.status, typ).toBe(403);
+      expect(error(lookalike)).toMatch(/dba@example\.com is not in DBOPS_PRODUCTION_APPROVERS/);
+    }
+  });
+
   it('forged principals: without App Service authentication in front, garbled, another provider, or empty of identity', async () => {
     const good = entra([[OID, APPROVER_OID]]);
     const noEasyAuth = await post('version-upgrade', { params: { plan: 'upgrade' } }, { 'x-ms-client-principal': good }, { DBOPS_PRODUCTION_APPROVERS: APPROVER_OID });

@@ -220,6 +220,12 @@ param functionStorageAccountName string
 @description('Public CIDR ranges allowed to call the Function App besides Action Groups and Event Grid.')
 param functionAllowedIpRanges array = []
 
+@description('Client (application) id of the Microsoft Entra app registration for the Function App (azd: DBOPS_AUTH_CLIENT_ID; identifier URI api://<client id>). Set, App Service authentication validates Entra bearer tokens so that the approvers in productionApprovers can run what acts on production over HTTP (version-upgrade plan=upgrade, failover-check promote-replica/switchover/drill). Empty: no authentication config, and those runs are refused over HTTP with 403 (docs/deploy.md).')
+param functionAuthClientId string = ''
+
+@description('Object ids of the Microsoft Entra users who may run what acts on production over HTTP (DBOPS_PRODUCTION_APPROVERS; azd: DBOPS_PRODUCTION_APPROVERS, comma-separated). The app settings are rewritten on each provision, so the list lives here. Empty: nobody may.')
+param productionApprovers array = []
+
 @description('Create the Event Grid subscriptions and the action-group function receiver. They need the functions deployed: azd provisions with false, deploys, then provisions again with true (azure.yaml postdeploy hook).')
 param wireFunctionEndpoints bool = false
 
@@ -545,6 +551,7 @@ module functionApp 'modules/functionapp.bicep' = {
     allowedInboundIpRanges: functionAllowedIpRanges
     deployerPrincipalId: deployerPrincipalId
     deployerIpRanges: deployerIpRanges
+    authClientId: functionAuthClientId
     tags: allTags
     dbopsSettings: {
       DBOPS_PG_HOST: postgres.outputs.serverFqdn
@@ -576,6 +583,7 @@ module functionApp 'modules/functionapp.bicep' = {
       DBOPS_VERIFY_SETTINGS_SEVERITY: 'warning'
       // Production: the PostgreSQL major's support dates warn 180 days before standard support ends, critical after.
       DBOPS_VERSION_SUPPORT_SEVERITY: 'dated'
+      DBOPS_PRODUCTION_APPROVERS: join(productionApprovers, ',')
     }
   }
 }
@@ -692,6 +700,9 @@ output AZURE_POSTGRES_REPLICA_NAME string = postgres.outputs.replicaName
 
 @description('Resource group of the deployment.')
 output AZURE_RESOURCE_GROUP string = resourceGroup().name
+
+@description('Who may act on production over HTTP: refused without functionAuthClientId, else signed-in Entra callers listed in DBOPS_PRODUCTION_APPROVERS.')
+output DBOPS_PRODUCTION_APPROVAL_OVER_HTTP string = functionApp.outputs.productionApprovalOverHttp
 
 @description('Resource id of the operations workbook.')
 output WORKBOOK_ID string = workbook.outputs.workbookId

@@ -66,6 +66,9 @@ param functionStorageAccountName = 'stdbopsphonebilldev'
 param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param deployerIpRanges = filter(split(readEnvironmentVariable('DBOPS_DEPLOYER_IP_RANGES', ''), ','), r => !empty(trim(r)))
+// App Service authentication for runs that act on production over HTTP (main.prod.bicepparam, docs/deploy.md).
+param functionAuthClientId = readEnvironmentVariable('DBOPS_AUTH_CLIENT_ID', '')
+param productionApprovers = filter(split(readEnvironmentVariable('DBOPS_PRODUCTION_APPROVERS', ''), ','), a => !empty(trim(a)))
 param replicaExists = bool(readEnvironmentVariable('DBOPS_REPLICA_EXISTS', 'false'))
 param serverExists = bool(readEnvironmentVariable('DBOPS_SERVER_EXISTS', 'false'))
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')

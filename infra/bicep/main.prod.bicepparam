@@ -72,6 +72,16 @@ param functionStorageAccountName = 'stdbopsphonebillprod'
 param wireFunctionEndpoints = bool(readEnvironmentVariable('DBOPS_WIRE_FUNCTION_ENDPOINTS', 'false'))
 param deployerPrincipalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param deployerIpRanges = filter(split(readEnvironmentVariable('DBOPS_DEPLOYER_IP_RANGES', ''), ','), r => !empty(trim(r)))
+// Who may act on production over HTTP (docs/deploy.md). Create the app registration once:
+//   appId=$(az ad app create --display-name func-dbops-phonebill-prod --sign-in-audience AzureADMyOrg --query appId -o tsv)
+//   az ad app update --id "$appId" --identifier-uris "api://$appId"
+//   az ad sp create --id "$appId"
+//   azd env set DBOPS_AUTH_CLIENT_ID "$appId"
+// then put the approvers' Entra object ids (az ad user show --id dba@phonebill.com --query id -o tsv)
+// in DBOPS_PRODUCTION_APPROVERS: azd env set DBOPS_PRODUCTION_APPROVERS '<oid>,<oid>'.
+// Empty client id: no App Service authentication, and those runs are refused over HTTP (403).
+param functionAuthClientId = readEnvironmentVariable('DBOPS_AUTH_CLIENT_ID', '')
+param productionApprovers = filter(split(readEnvironmentVariable('DBOPS_PRODUCTION_APPROVERS', ''), ','), a => !empty(trim(a)))
 param replicaExists = bool(readEnvironmentVariable('DBOPS_REPLICA_EXISTS', 'false'))
 param serverExists = bool(readEnvironmentVariable('DBOPS_SERVER_EXISTS', 'false'))
 param acsEndpoint = readEnvironmentVariable('DBOPS_ACS_ENDPOINT', '')

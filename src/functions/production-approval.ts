@@ -30,7 +30,10 @@ const principalSchema = z.object({
 });
 
 const OBJECT_ID = ['http://schemas.microsoft.com/identity/claims/objectidentifier', 'oid'];
-const NAMES = ['preferred_username', 'upn', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn', 'email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress', 'name'];
+// Sign-in names an approver may be listed by. A display name (`name`) or `email` is not one: either
+// can be the same for two people and is not checked by Entra, so it only names who was refused.
+const SIGN_IN_NAMES = ['preferred_username', 'upn', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn'];
+const DISPLAY_NAMES = ['name', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name', 'email', 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress'];
 
 export type Approval = { allowed: true; approver: string } | { allowed: false; reason: string };
 
@@ -63,12 +66,12 @@ export function approveProductionAction(request: HttpRequest, env: Env, action: 
   }
   if (principal.auth_typ.toLowerCase() !== 'aad') return refuse(`the principal was signed in by "${principal.auth_typ.slice(0, 40)}", not Microsoft Entra ID (aad).`);
   const claim = (types: string[]) => principal.claims.filter((c) => types.includes(c.typ)).map((c) => c.val.toLowerCase());
-  const ids = [...claim(OBJECT_ID), ...claim(NAMES)];
+  const ids = [...claim(OBJECT_ID), ...claim(SIGN_IN_NAMES)];
   if (ids.length === 0) return refuse('the principal carries no object id or sign-in name.');
   const approvers = new Set(productionApprovers.map((a) => a.toLowerCase()));
   const match = ids.find((id) => approvers.has(id));
   if (!match) {
-    const who = claim(NAMES)[0] ?? claim(OBJECT_ID)[0] ?? '?';
+    const who = claim(SIGN_IN_NAMES)[0] ?? claim(DISPLAY_NAMES)[0] ?? claim(OBJECT_ID)[0] ?? '?';
     return refuse(`${who.slice(0, 100)} is not in DBOPS_PRODUCTION_APPROVERS${approvers.size === 0 ? ' (empty: nobody may)' : ''}.`);
   }
   return { allowed: true, approver: match };

@@ -177,6 +177,34 @@ describe.skipIf(!cli)(`the Bicep compiler and linter${cli ? '' : ` (skipped: ${s
     expect(scale.maximumInstanceCount).toBeLessThanOrEqual(1000);
   });
 
+  it('configures App Service authentication (Entra, anonymous allowed, no token store) only when the app registration is given', () => {
+    const clientId = '0d3c1f2a-5b6e-4c7d-8e9f-a0b1c2d3e4f5';
+    const m = moduleScope(template, scopes('main.prod.bicepparam', { functionAuthClientId: clientId, productionApprovers: ['11111111-2222-4333-8444-555555555555'] }), 'functionapp');
+    const auth = resource(m.template, 'Microsoft.Web/sites/config', m.scope);
+    expect(String(auth.name)).toContain("'authsettingsV2'");
+    expect(evaluate(auth.condition, m.scope)).toBe(true);
+    const props = evaluate(auth.properties, m.scope) as Record<string, Record<string, ArmValue>>;
+    expect(props.platform).toEqual({ enabled: true });
+    expect(props.globalValidation).toEqual({ requireAuthentication: false, unauthenticatedClientAction: 'AllowAnonymous' });
+    expect(props.login).toEqual({ tokenStore: { enabled: false } });
+    const aad = (props.identityProviders as Record<string, Record<string, Record<string, ArmValue>>>).azureActiveDirectory ?? {};
+    expect(aad.enabled).toBe(true);
+    expect(aad.registration?.clientId).toBe(clientId);
+    expect(aad.validation?.allowedAudiences).toEqual([`api://${clientId}`]);
+    // The issuer is the deploying tenant's v2.0 endpoint in the deployment's cloud, known at deployment.
+    const raw = (auth.properties as { identityProviders: { azureActiveDirectory: { registration: { openIdIssuer: string } } } }).identityProviders.azureActiveDirectory.registration.openIdIssuer;
+    expect(raw).toBe("[format('{0}{1}/v2.0', environment().authentication.loginEndpoint, tenant().tenantId)]");
+    // The approvers reach the app settings (join() is left to the deployment).
+    const main = template.resources.find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === 'functionapp');
+    expect(JSON.stringify(main?.properties)).toContain("\"DBOPS_PRODUCTION_APPROVERS\":\"[join(parameters('productionApprovers'), ',')]\"");
+    expect(evaluate(m.template.outputs?.productionApprovalOverHttp?.value, m.scope)).toMatch(/^Microsoft Entra tokens for api:\/\//);
+    // Without a client id nothing is deployed, and the output says production runs stay refused.
+    const none = moduleScope(template, scopes('main.prod.bicepparam', { functionAuthClientId: '' }), 'functionapp');
+    expect(evaluate(resource(none.template, 'Microsoft.Web/sites/config', none.scope).condition, none.scope)).toBe(false);
+    expect(evaluate(none.template.outputs?.productionApprovalOverHttp?.value, none.scope)).toMatch(/^refused/);
+    expect(params['main.prod.bicepparam']?.functionAuthClientId).toBe('');
+  });
+
   it('starts the budget in the month of the deployment and sends Key Vault expiry events twice', () => {
     expect(template.parameters?.budgetStartDate?.defaultValue).toBe("[utcNow('yyyy-MM-01')]");
     for (const file of paramFiles) expect(params[path.basename(file)]).not.toHaveProperty('budgetStartDate');

@@ -56,6 +56,9 @@ param deployerIpRanges array
 @description('Object id of the principal that runs azd deploy; it gets Storage Blob Data Contributor on the package container\'s account. Empty to skip.')
 param deployerPrincipalId string
 
+@description('Client (application) id of the Microsoft Entra app registration that App Service authentication validates bearer tokens for (audience api://<client id>). Empty: no authentication config, and runs that act on production are refused over HTTP.')
+param authClientId string
+
 @description('Tags applied to every resource.')
 param tags object
 
@@ -243,6 +246,44 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   ]
 }
 
+// App Service authentication with the Microsoft Entra provider, so a caller who sends an Entra
+// bearer token arrives with x-ms-client-principal (src/functions/production-approval.ts). Anonymous
+// requests still pass: function keys gate the endpoints, and timers and Event Grid need no token.
+// The client id is implicitly an allowed audience too (v2 tokens carry it as aud).
+resource authSettings 'Microsoft.Web/sites/config@2025-03-01' = if (!empty(authClientId)) {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          // loginEndpoint is https://login.microsoftonline.com/ in the public cloud, with the slash.
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+}
+
 resource functionStorageBlob 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, functionAppName, storageBlobDataOwnerRoleId)
   scope: storage
@@ -306,6 +347,9 @@ output defaultHostName string = functionApp.properties.defaultHostName
 
 @description('Resource id of the storage account (Event Grid dead-letter destination).')
 output storageAccountId string = storage.id
+
+@description('Whether App Service authentication (Microsoft Entra) is configured; without it runs that act on production stay refused over HTTP.')
+output productionApprovalOverHttp string = empty(authClientId) ? 'refused: no app registration (authClientId empty), so no caller can be a signed-in approver' : 'Microsoft Entra tokens for api://${authClientId}, approvers from DBOPS_PRODUCTION_APPROVERS'
 
 @description('Blob container for Event Grid dead letters.')
 output deadLetterContainerName string = deadLetterContainer.name
