@@ -4,7 +4,9 @@
 // (reference(), resourceId(), …) evaluates to UNKNOWN, so a test sees which branch of a `? :` is
 // taken for given parameters and which value a module receives.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export const UNKNOWN = Symbol('unknown at deployment time');
 export type ArmValue = string | number | boolean | null | typeof UNKNOWN | ArmValue[] | { [key: string]: ArmValue };
@@ -263,11 +265,33 @@ export function bicepVersion(cli: BicepCli): string {
   return cli.kind === 'native' ? execFileSync(cli.path, ['--version'], { encoding: 'utf8' }).trim() : execFileSync('az', ['bicep', 'version'], { encoding: 'utf8' }).trim();
 }
 
-/** Lints every file: one run per glob with the native CLI, one per file with az (no --pattern). */
-export function lintAll(cli: BicepCli, files: string[], globs: string[]): string[] {
+/**
+ * The date the API versions in infra/bicep were last reviewed against the compiler's types. The
+ * linter's use-recent-api-versions rule judges a version's age against today, so the tests lint a
+ * copy whose bicepconfig.json sets the rule's `test-today` to this date: a build does not start
+ * failing on the day a version turns 731 days old. Move it when the versions are reviewed again.
+ */
+export const API_VERSIONS_REVIEWED = '2026-12-01';
+
+/**
+ * Copies `dir` (a folder that references nothing outside itself) to `<tmp>/<dir>` with the linter's
+ * clock pinned to API_VERSIONS_REVIEWED; returns `<tmp>`, the folder to run relative globs from.
+ */
+export function copyWithPinnedLintDate(dir: string): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'dbops-bicep-src-'));
+  cpSync(dir, path.join(root, dir), { recursive: true });
+  const file = path.join(root, dir, 'bicepconfig.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { analyzers: { core: { rules: Record<string, Record<string, unknown>> } } };
+  config.analyzers.core.rules['use-recent-api-versions'] = { ...config.analyzers.core.rules['use-recent-api-versions'], 'test-today': API_VERSIONS_REVIEWED };
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return root;
+}
+
+/** Lints every file: one run per glob with the native CLI (globs relative to `cwd`), one per file with az (no --pattern). */
+export function lintAll(cli: BicepCli, files: string[], globs: string[], cwd = process.cwd()): string[] {
   if (cli.kind === 'az') return files.flatMap((f) => runBicep(cli, 'lint', f).diagnostics);
   return globs.flatMap((g) => {
-    const r = spawnSync(cli.path, ['lint', '--pattern', g], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
+    const r = spawnSync(cli.path, ['lint', '--pattern', g], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
     const lines = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n').filter((l) => /: (Warning|Error) [A-Za-z0-9-]+:/.test(l));
     return r.status === 0 || lines.length > 0 ? lines : [`bicep lint --pattern ${g} exited ${String(r.status)}: ${r.stderr}`];
   });
