@@ -58,6 +58,10 @@ const MONITORING_PROVIDERS = new Set(['microsoft.operationalinsights', 'microsof
 const MONITORING_METER = /log analytics|analytics logs|azure monitor|application insights|\bmetrics?\b|\balerts?\b/i;
 const NETWORK_METER = /bandwidth|data transfer|inter-?region|intra continent|inter ?continent|egress|ingress|private link|private endpoint|virtual network|ip address/i;
 const BACKUP_METER = /backup/i;
+// Microsoft documents no meter name for extended support: its page (learn.microsoft.com/azure/postgresql/
+// configure-maintain/extended-support) and the pricing page it links give prices, not meter names.
+// So a server's meter subcategory containing "extended support", "extended-support" or
+// "extendedsupport" (any case) counts.
 const EXTENDED_SUPPORT_METER = /extended[ -]?support/i;
 const COMPUTE_METER = /compute|vcore/i;
 const STORAGE_METER = /storage|iops|throughput|disk/i;

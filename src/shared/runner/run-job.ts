@@ -2,7 +2,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { CoreSettings } from '../config.js';
-import { cannotConnect, createPool, describeTarget, type ConnectionTarget } from '../../platform/db/connection.js';
+import { cannotConnect, createPool, type ConnectionTarget } from '../../platform/db/connection.js';
 import { actionRecorder } from '../actions.js';
 import { serverSessions } from '../../platform/db/session.js';
 import { finishRun, insertRunning, markAbandoned, recordSkipped } from './job-runs.js';
