@@ -222,7 +222,9 @@ export async function runDdl(
           },
         );
       } finally {
-        await client.query('RESET lock_timeout').catch(() => undefined);
+        // The session goes back to the job's pool: give it the pool's lock_timeout again, unless
+        // it already has it (the two settings are equal by default: a round trip saved per DDL).
+        if (policy.lockTimeoutMs !== ctx.settings.lockTimeoutMs) await client.query('RESET lock_timeout').catch(() => undefined);
       }
     });
   } catch (err) {

@@ -12,17 +12,18 @@ import { formatBytes, iso, summary, type PartitionSummary, type TableWork } from
 export async function retention(w: TableWork, parts: PartitionInfo[], open: OpenOperation[]): Promise<void> {
   const cutoff = w.cutoff.getTime();
   const reopened = new Set(open.filter((o) => o.operation === 'retire').map((o) => `${o.partitionSchema}.${o.partitionName}`));
-  const expired = parts.filter((p) => !p.isDefault && ((p.to !== null && p.to.getTime() <= cutoff) || reopened.has(`${p.schema}.${p.name}`)));
-  if (expired.length === 0) return;
+  const due = parts.filter((p) => !p.isDefault && ((p.to !== null && p.to.getTime() <= cutoff) || reopened.has(`${p.schema}.${p.name}`)));
+  if (due.length === 0) return;
   if (w.o.archiveRequired && !w.o.archive) {
     w.warn(
       'partition.archive-unconfigured',
-      `archiving is on but no archive is configured: ${expired.length} partition(s) past retention kept`,
+      `archiving is on but no archive is configured: ${due.length} partition(s) past retention kept`,
       'critical',
       'set DBOPS_PARTITION_ARCHIVE_CONTAINER_URL (or DBOPS_PARTITION_ARCHIVE_CONNECTION_STRING), or DBOPS_PARTITION_ARCHIVE=false',
     );
     return;
   }
+  const expired = await w.withSizes(due);
   for (const p of expired) {
     const part: Rel = { schema: p.schema, name: p.name };
     const opId = await w.startOperation({ partition: part, operation: 'retire', state: 'detaching', from: p.from, to: p.to, estimatedRows: p.estimatedRows, bytes: p.bytes });

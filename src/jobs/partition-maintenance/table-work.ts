@@ -78,6 +78,7 @@ export class TableWork {
   ddlDone = 0;
   private readonly log: OperationLog;
   private dbName: string | undefined;
+  private fromInspection: PartitionInfo[] | undefined;
 
   constructor(
     readonly ctx: JobContext,
@@ -119,10 +120,26 @@ export class TableWork {
     return { schema: this.parent.schema, table: this.parent.name };
   }
 
+  /** The partitions as inspectTable read them, or read again after a DDL step; sizes are 0 (see withSizes). */
   async partitions(): Promise<PartitionInfo[]> {
-    const parts = await listPartitions(this.ctx.db, this.parent.schema, this.parent.name);
+    const parts = this.fromInspection ?? (await listPartitions(this.ctx.db, this.parent.schema, this.parent.name, { sizes: false }));
+    this.fromInspection = undefined;
     this.defaultPart = parts.find((p) => p.isDefault);
     return parts;
+  }
+
+  inspected(parts: PartitionInfo[]): void {
+    this.fromInspection = parts;
+  }
+
+  /** The partitions with their sizes (pg_total_relation_size), read for these only. */
+  async withSizes(parts: readonly PartitionInfo[]): Promise<PartitionInfo[]> {
+    if (parts.length === 0) return [];
+    const { rows } = await this.ctx.db.query<{ bytes: string }>(
+      `SELECT coalesce(pg_total_relation_size(to_regclass(r)), 0) AS bytes FROM unnest($1::text[]) WITH ORDINALITY AS u(r, i) ORDER BY i`,
+      [parts.map((p) => qualified(p.schema, p.name))],
+    );
+    return parts.map((p, i) => ({ ...p, bytes: Number(rows[i]?.bytes ?? 0) }));
   }
 
   // ── the operation log (ops.partition_operation): untouched by a dry run ──────────────────

@@ -12,6 +12,7 @@ export interface PartitionInfo {
   detachPending: boolean;
   /** Planner estimate, cheap to read. */
   estimatedRows: number;
+  /** pg_total_relation_size; 0 when listed without sizes. */
   bytes: number;
   bound: string;
 }
@@ -27,21 +28,32 @@ function parseBoundValue(text: string): Date | null {
   return d;
 }
 
-/** Partitions of a range-partitioned table on a time column, oldest first. */
-export async function listPartitions(db: Queryable, schema: string, table: string): Promise<PartitionInfo[]> {
-  // The session runs in UTC (see poolConfig), so bounds print with +00.
-  const { rows } = await db.query<{
-    schema: string;
-    name: string;
-    bound: string;
-    detach_pending: boolean;
-    estimated_rows: string;
-    bytes: string;
-  }>(
-    `SELECT cn.nspname AS schema, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound,
+/** One partition as the catalog gives it (PARTITION_COLUMNS, or the same keys from json_build_object). */
+export interface PartitionRow {
+  schema: string;
+  name: string;
+  bound: string;
+  detach_pending: boolean;
+  estimated_rows: string | number;
+  bytes: string | number;
+}
+
+/**
+ * The select list for the partitions of a parent `p` (pg_inherits i, pg_class c, pg_namespace cn),
+ * with each partition's size only when `sizes` is true: pg_total_relation_size opens every
+ * partition's files and indexes, the most expensive part of the query on a cold session.
+ */
+export const partitionColumns = (sizes: boolean) =>
+  `cn.nspname AS schema, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound,
             i.inhdetachpending AS detach_pending,
             greatest(c.reltuples, 0)::bigint AS estimated_rows,
-            pg_total_relation_size(c.oid) AS bytes
+            ${sizes ? 'pg_total_relation_size(c.oid)' : '0'} AS bytes`;
+
+/** Partitions of a range-partitioned table on a time column, oldest first. */
+export async function listPartitions(db: Queryable, schema: string, table: string, options: { sizes?: boolean } = {}): Promise<PartitionInfo[]> {
+  // The session runs in UTC (see poolConfig), so bounds print with +00.
+  const { rows } = await db.query<PartitionRow>(
+    `SELECT ${partitionColumns(options.sizes ?? true)}
        FROM pg_inherits i
        JOIN pg_class c ON c.oid = i.inhrelid
        JOIN pg_namespace cn ON cn.oid = c.relnamespace
@@ -50,6 +62,11 @@ export async function listPartitions(db: Queryable, schema: string, table: strin
       WHERE pn.nspname = $1 AND p.relname = $2`,
     [schema, table],
   );
+  return toPartitions(schema, table, rows);
+}
+
+/** Reads the bounds of catalog rows (listPartitions' query), oldest first; `bytes` is 0 where sizes were not read. */
+export function toPartitions(schema: string, table: string, rows: readonly PartitionRow[]): PartitionInfo[] {
   return rows
     .map((r) => {
       const isDefault = r.bound === 'DEFAULT';

@@ -35,13 +35,13 @@ export interface RunStart {
   dryRun: boolean;
 }
 
+const ABANDONED_SUMMARY = 'The process running this job stopped before it finished; marked by the next run.';
+
 /** Holding the job's lock proves no live process runs it, so its `running` rows are leftovers. */
 export async function markAbandoned(db: Queryable, job: string): Promise<number> {
   const { rowCount } = await db.query(
-    `UPDATE ops.job_run SET status = 'abandoned', finished_at = now(),
-            summary = 'The process running this job stopped before it finished; marked by the next run.'
-      WHERE job = $1 AND status = 'running'`,
-    [job],
+    `UPDATE ops.job_run SET status = 'abandoned', finished_at = now(), summary = $2 WHERE job = $1 AND status = 'running'`,
+    [job, ABANDONED_SUMMARY],
   );
   return rowCount ?? 0;
 }
@@ -55,6 +55,36 @@ export async function insertRunning(db: Queryable, run: RunStart): Promise<numbe
   return Number(rows[0]?.id);
 }
 
+/**
+ * The start of a run in one round trip: the job's session-level advisory lock and, only when it
+ * was taken, the job's leftover `running` rows marked abandoned (markAbandoned) and this run's
+ * row inserted (insertRunning). The statement's one snapshot keeps the new row out of the
+ * UPDATE; a row another process finished meanwhile is re-checked by the UPDATE and left alone.
+ */
+export async function claimRun(
+  db: Queryable,
+  lockClass: number,
+  run: RunStart,
+): Promise<{ locked: false } | { locked: true; runId: number; abandoned: number }> {
+  const { rows } = await db.query<{ locked: boolean; abandoned: number; id: string | null }>(
+    `WITH lock AS MATERIALIZED (SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked),
+          abandoned AS (
+            UPDATE ops.job_run SET status = 'abandoned', finished_at = now(), summary = $9
+             WHERE job = $2 AND status = 'running' AND (SELECT locked FROM lock)
+            RETURNING 1),
+          run AS (
+            INSERT INTO ops.job_run (job, trigger, triggered_by, params, dry_run, status, host, pid)
+            SELECT $2, $3, $4, $5, $6, 'running', $7, $8 WHERE (SELECT locked FROM lock)
+            RETURNING id)
+     SELECT (SELECT locked FROM lock) AS locked, (SELECT count(*) FROM abandoned)::int AS abandoned, (SELECT id FROM run) AS id`,
+    [lockClass, run.job, run.trigger, run.triggeredBy, redactValue(run.params ?? {}), run.dryRun, hostname(), process.pid, ABANDONED_SUMMARY],
+  );
+  const r = rows[0];
+  if (!r?.locked) return { locked: false };
+  if (r.id === null) throw new Error('ops.job_run returned no id for the new run');
+  return { locked: true, runId: Number(r.id), abandoned: r.abandoned };
+}
+
 export async function finishRun(db: Queryable, runId: number, report: JobReport): Promise<void> {
   await db.query(`UPDATE ops.job_run SET status = $2, summary = $3, report = $4, finished_at = now(), duration_ms = $5 WHERE id = $1`, [
     runId,
@@ -63,6 +93,20 @@ export async function finishRun(db: Queryable, runId: number, report: JobReport)
     report,
     report.timings.durationMs,
   ]);
+}
+
+/**
+ * finishRun and the job's advisory lock released in one round trip; false when the row was not
+ * there (the lock is then still held, for the caller to release).
+ */
+export async function finishRunAndUnlock(db: Queryable, runId: number, report: JobReport, lock: { lockClass: number; job: string }): Promise<boolean> {
+  const { rows } = await db.query<{ unlocked: boolean }>(
+    `WITH done AS (
+       UPDATE ops.job_run SET status = $2, summary = $3, report = $4, finished_at = now(), duration_ms = $5 WHERE id = $1 RETURNING id)
+     SELECT pg_advisory_unlock($6, hashtext($7)) AS unlocked FROM done`,
+    [runId, report.status, report.summary, report, report.timings.durationMs, lock.lockClass, lock.job],
+  );
+  return rows[0]?.unlocked === true;
 }
 
 /** A run that lost the job's lock: recorded finished, so the history shows it was tried. */

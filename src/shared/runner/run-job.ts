@@ -5,7 +5,7 @@ import type { CoreSettings } from '../config.js';
 import { cannotConnect, createPool, type ConnectionTarget } from '../../platform/db/connection.js';
 import { actionRecorder } from '../actions.js';
 import { serverSessions } from '../../platform/db/session.js';
-import { finishRun, insertRunning, markAbandoned, recordSkipped } from './job-runs.js';
+import { claimRun, finishRunAndUnlock, recordSkipped } from './job-runs.js';
 import {
   statusFromFindings,
   type Action,
@@ -128,6 +128,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
   };
 
   let lockClient: pg.PoolClient | undefined;
+  let unlocked = false;
   try {
     // Every job queries through the pool while the lock's session is held, so it needs a second
     // connection anyway: open it alongside the first instead of after it (a login is ~20 ms).
@@ -143,22 +144,16 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       await deps.reachability?.unreachable(report, deps.target, log).catch((e: unknown) => log.warn('unreachable-database alert failed', { error: errorMessage(e) }));
       return report;
     }
-    const { rows } = await lockClient.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
-      ADVISORY_LOCK_CLASS,
-      job.name,
-    ]);
-    if (!rows[0]?.locked) {
+    const run = { job: job.name, trigger: options.trigger, triggeredBy: options.triggeredBy ?? null, params, dryRun };
+    const claim = await claimRun(lockClient, ADVISORY_LOCK_CLASS, run);
+    if (!claim.locked) {
       const report = finish({ status: 'skipped', summary: `${job.name} is already running elsewhere; this run skipped.`, data: { reason: ALREADY_RUNNING } }, null);
-      const run = { job: job.name, trigger: options.trigger, triggeredBy: options.triggeredBy ?? null, params, dryRun };
       report.runId = await recordSkipped(lockClient, run, report).catch(() => null);
       log.info(report.summary);
       return report;
     }
-
-    const run = { job: job.name, trigger: options.trigger, triggeredBy: options.triggeredBy ?? null, params, dryRun };
-    const abandoned = await markAbandoned(lockClient, job.name);
+    const { runId, abandoned } = claim;
     if (abandoned > 0) log.warn(`marked ${abandoned} earlier run(s) abandoned`);
-    const runId = await insertRunning(lockClient, run);
     options.onStarted?.(runId);
 
     const controller = new AbortController();
@@ -193,7 +188,7 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       if (timer) clearTimeout(timer);
     }
 
-    await finishRun(lockClient, runId, report);
+    if (await finishRunAndUnlock(lockClient, runId, report, { lockClass: ADVISORY_LOCK_CLASS, job: job.name })) unlocked = true;
     await deps.reachability?.reachable(report, deps.target, log).catch((e: unknown) => log.warn('reachable-again alert failed', { error: errorMessage(e) }));
     for (const hook of deps.afterRun ?? []) {
       await hook(report, { db, log, env: deps.env, services }).catch((err: unknown) =>
@@ -209,10 +204,11 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
     return finish({ status: 'failed', summary: `${job.name} could not run: ${message}${hint}` }, null);
   } finally {
     if (lockClient) {
-      await lockClient.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_LOCK_CLASS, job.name]).catch(() => undefined);
+      if (!unlocked) await lockClient.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_LOCK_CLASS, job.name]).catch(() => undefined);
       lockClient.release();
     }
-    await pool.end().catch(() => undefined);
+    // The lock is released and the run recorded: the report need not wait for the sockets to close.
+    void pool.end().catch(() => undefined);
   }
 }
 
