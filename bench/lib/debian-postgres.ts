@@ -85,10 +85,15 @@ function systemUser(name: string): { uid: number; gid: number } | null {
   return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
+/** A moved clock (scripts/test-on-dates.sh) reaches the server too; no other variable does (PG*, for one). */
+const CLOCK_ENV = ['TZ', 'FAKETIME', 'LD_PRELOAD'] as const;
+
 /** Runs a PostgreSQL program, as the postgres user when we are root. */
 function pgProgram(program: string, args: string[], owner: { uid: number; gid: number } | null): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(join(PG15_BIN, program), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ? { uid: owner.uid, gid: owner.gid } : {}), env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    const clock = Object.fromEntries(CLOCK_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
+    const env = { ...clock, PATH: process.env['PATH'] ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
+    const child = spawn(join(PG15_BIN, program), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ? { uid: owner.uid, gid: owner.gid } : {}), env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -207,8 +207,8 @@ export async function runJob<P>(job: JobDefinition<P>, rawParams: unknown, deps:
       if (!unlocked) await lockClient.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_LOCK_CLASS, job.name]).catch(() => undefined);
       lockClient.release();
     }
-    // The lock is released and the run recorded: the report need not wait for the sockets to close.
-    void pool.end().catch(() => undefined);
+    // Awaited: a caller that stops the server next (the demo, the tests) must find no session open.
+    await pool.end().catch(() => undefined);
   }
 }
 
