@@ -37,29 +37,11 @@ export interface RunStart {
 
 const ABANDONED_SUMMARY = 'The process running this job stopped before it finished; marked by the next run.';
 
-/** Holding the job's lock proves no live process runs it, so its `running` rows are leftovers. */
-export async function markAbandoned(db: Queryable, job: string): Promise<number> {
-  const { rowCount } = await db.query(
-    `UPDATE ops.job_run SET status = 'abandoned', finished_at = now(), summary = $2 WHERE job = $1 AND status = 'running'`,
-    [job, ABANDONED_SUMMARY],
-  );
-  return rowCount ?? 0;
-}
-
-export async function insertRunning(db: Queryable, run: RunStart): Promise<number> {
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO ops.job_run (job, trigger, triggered_by, params, dry_run, status, host, pid)
-     VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) RETURNING id`,
-    [run.job, run.trigger, run.triggeredBy, redactValue(run.params ?? {}), run.dryRun, hostname(), process.pid],
-  );
-  return Number(rows[0]?.id);
-}
-
 /**
  * The start of a run in one round trip: the job's session-level advisory lock and, only when it
- * was taken, the job's leftover `running` rows marked abandoned (markAbandoned) and this run's
- * row inserted (insertRunning). The statement's one snapshot keeps the new row out of the
- * UPDATE; a row another process finished meanwhile is re-checked by the UPDATE and left alone.
+ * was taken, the job's leftover `running` rows marked abandoned (holding the lock proves no live
+ * process runs them) and this run's row inserted. The statement's one snapshot keeps the new row
+ * out of the UPDATE; a row another process finished meanwhile is re-checked and left alone.
  */
 export async function claimRun(
   db: Queryable,
@@ -85,19 +67,9 @@ export async function claimRun(
   return { locked: true, runId: Number(r.id), abandoned: r.abandoned };
 }
 
-export async function finishRun(db: Queryable, runId: number, report: JobReport): Promise<void> {
-  await db.query(`UPDATE ops.job_run SET status = $2, summary = $3, report = $4, finished_at = now(), duration_ms = $5 WHERE id = $1`, [
-    runId,
-    report.status,
-    report.summary,
-    report,
-    report.timings.durationMs,
-  ]);
-}
-
 /**
- * finishRun and the job's advisory lock released in one round trip; false when the row was not
- * there (the lock is then still held, for the caller to release).
+ * The run's outcome recorded and the job's advisory lock released in one round trip; false when
+ * the row was not there (the lock is then still held, for the caller to release).
  */
 export async function finishRunAndUnlock(db: Queryable, runId: number, report: JobReport, lock: { lockClass: number; job: string }): Promise<boolean> {
   const { rows } = await db.query<{ unlocked: boolean }>(
