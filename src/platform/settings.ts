@@ -75,6 +75,9 @@ export const bool = () =>
 
 export const optionalString = () => z.string().min(1).optional();
 export const optionalUrl = () => z.url({ message: 'expected an absolute URL, e.g. https://host/path' }).optional();
+/** A Microsoft Entra or Azure identifier (subscription, tenant, object id). */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const list = () =>
   z
     .string()

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { int, optionalString, setting, type Env } from '../settings.js';
+import { GUID, int, optionalString, setting, type Env } from '../settings.js';
 
 const url = (example: string) => z.url({ protocol: /^https$/, message: `expected an absolute https URL, e.g. ${example}` });
 const guid = () =>
   z
     .string()
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { message: 'expected a GUID, e.g. 00000000-0000-0000-0000-000000000000' })
+    .regex(GUID, { message: 'expected a GUID, e.g. 00000000-0000-0000-0000-000000000000' })
     .optional();
 
 /**
