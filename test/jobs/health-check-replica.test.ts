@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { healthCheck } from '../../src/jobs/health-check/index.js';
@@ -91,6 +92,30 @@ describe('health-check against a real streaming replica', () => {
       reader.release();
       await standby.query('ALTER SYSTEM RESET hot_standby_feedback');
       await standby.query('SELECT pg_reload_conf()');
+    }
+  });
+
+  it('WAL in flight is not lag: a replica caught replaying is read again a moment later, and only one still behind reports the time since its last replayed transaction', async () => {
+    const primary = new pg.Client({ connectionString: db.url });
+    await primary.connect();
+    try {
+      await pair.caughtUp();
+      await standby.query('SELECT pg_wal_replay_pause()');
+      await db.pool.query(`INSERT INTO public.writes (payload) VALUES ('in flight')`);
+      const backlog = async () => Number((await standby.query<{ n: string }>('SELECT pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) AS n')).rows[0]?.n ?? 0);
+      await until(async () => (await backlog()) > 0, 'the standby to receive WAL it does not replay');
+      // Paused through both reads: still replaying, behind by the time since its last replayed transaction.
+      const behind = await measureReplicaLag(standby, { primary, silentAfterSeconds: 60, settleMs: 50 });
+      expect(behind).toMatchObject({ condition: 'replaying' });
+      expect(behind.lagSeconds).toBeGreaterThan(0);
+      // Resumed between the two reads (what the job's own run record usually is): current, no lag.
+      const resume = setTimeout(300).then(() => standby.query('SELECT pg_wal_replay_resume()'));
+      const settled = await measureReplicaLag(standby, { primary, silentAfterSeconds: 60, settleMs: 1500 });
+      await resume;
+      expect(settled).toMatchObject({ condition: 'current', lagSeconds: 0 });
+    } finally {
+      await standby.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
+      await primary.end();
     }
   });
 

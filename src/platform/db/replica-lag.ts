@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import type { Queryable } from './sql.js';
 
 /**
@@ -131,9 +132,23 @@ function maxOrNull(a: number | null, b: number | null): number | null {
   return Math.max(a, b);
 }
 
-/** Reads the replica (and the primary, when given) and judges the lag. */
-export async function measureReplicaLag(replica: Queryable, options: { primary?: Queryable | null; silentAfterSeconds: number }): Promise<ReplicaLag> {
+/** How long a replica that is replaying gets before it is read a second time. */
+export const REPLAY_SETTLE_MS = 250;
+
+/**
+ * Reads the replica (and the primary, when given) and judges the lag. A replica caught replaying
+ * is read once more a moment later: WAL that was merely in flight (on a quiet primary, often the
+ * calling job's own run record) would otherwise count as lag since the transaction before it,
+ * however long ago that was. What the second read shows is the answer.
+ */
+export async function measureReplicaLag(
+  replica: Queryable,
+  options: { primary?: Queryable | null; silentAfterSeconds: number; settleMs?: number },
+): Promise<ReplicaLag> {
   const primaryLsn = options.primary ? await readPrimaryLsn(options.primary) : null;
-  const state = await readReplicaState(replica);
-  return judgeReplicaLag(state, { primaryLsn, silentAfterSeconds: options.silentAfterSeconds });
+  const judge = (state: ReplicaState) => judgeReplicaLag(state, { primaryLsn, silentAfterSeconds: options.silentAfterSeconds });
+  const first = judge(await readReplicaState(replica));
+  if (first.condition !== 'replaying') return first;
+  await setTimeout(options.settleMs ?? REPLAY_SETTLE_MS);
+  return judge(await readReplicaState(replica));
 }
