@@ -74,7 +74,10 @@ export const securityAudit = defineJob({
         await timed('serverLog', () => auditLog(ctx, source, s, p.hours, findings, actions, data));
       }
       await timed('privileges', async () => {
-        const drift = await checkPrivilegeDrift(ctx.db, { schema: PLAN_SCHEMA, ignoredRoles: s.ignoredRoles });
+        // One session: the seven catalog reads are queued on it. Through the pool they would each
+        // open a session of their own, four logins that cost more than the reads (and load the
+        // server while the service runs).
+        const drift = await ctx.db.withClient((client) => checkPrivilegeDrift(client, { schema: PLAN_SCHEMA, ignoredRoles: s.ignoredRoles }));
         findings.push(...drift.findings);
         data.privileges = { rolesCompared: drift.rolesCompared, objectsCompared: drift.objectsCompared, differences: drift.findings.length };
       });
