@@ -5,7 +5,7 @@
  * data: a baseline minute (10 s with --quick), then while each database job runs once, one after
  * the other. Reports the service's query p50/p99 and throughput before and during each job.
  * Goal: the p99 during any job at most 1.5× the baseline, and no failed query. With --rounds=N
- * (default 8) the sequence repeats, so a short job's window still gets 100 samples or more; before
+ * (default 20) the sequence repeats, so a short job's window still gets 200 samples or more; before
  * each round after the first the two oldest months are loaded again, so partition-maintenance
  * drops partitions every time.
  */
@@ -48,7 +48,7 @@ export async function run({ args }: { json: boolean; args: string[] }): Promise<
   const tiny = args.includes('--tiny');
   const eq = args.find((a) => a.startsWith('--baseline-s='));
   const baselineMs = (eq ? Number(eq.slice(13)) : tiny ? 2 : quick ? 10 : 60) * 1000;
-  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (tiny ? 1 : 8));
+  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (tiny ? 1 : 20));
   const perMonth = tiny ? 300 : 40_000;
   warmLoads();
   const bench = await benchDatabase({ shared_buffers: '256MB' }).catch(async (err: unknown) => {
