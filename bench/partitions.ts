@@ -39,6 +39,7 @@ const SERVER_TIME_CLASSES = {
   operationRecords: `query LIKE 'INSERT INTO ops.partition_operation%' OR query LIKE 'UPDATE ops.partition_operation%'`,
 } as const;
 type ServerTime = Record<keyof typeof SERVER_TIME_CLASSES | 'planning', number>;
+const SERVER_TIME_KEYS = [...Object.keys(SERVER_TIME_CLASSES), 'planning'] as Array<keyof ServerTime>;
 
 async function serverTime(url: string): Promise<ServerTime> {
   const c = new pg.Client({ connectionString: url });
@@ -50,14 +51,14 @@ async function serverTime(url: string): Promise<ServerTime> {
               coalesce(sum(total_plan_time) FILTER (WHERE ${classes.map(([, where]) => `(${where})`).join(' OR ')}), 0)::float8 AS planning
          FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
-    return Object.fromEntries([...classes.map(([k]) => k), 'planning'].map((k) => [k, rows[0]?.[k] ?? NaN])) as ServerTime;
+    return Object.fromEntries(SERVER_TIME_KEYS.map((k) => [k, rows[0]?.[k] ?? NaN])) as ServerTime;
   } finally {
     await c.end();
   }
 }
 
 const minus = (a: ServerTime, b: ServerTime): ServerTime =>
-  Object.fromEntries([...Object.keys(SERVER_TIME_CLASSES), 'planning'].map((k) => [k, a[k as keyof ServerTime] - b[k as keyof ServerTime]])) as ServerTime;
+  Object.fromEntries(SERVER_TIME_KEYS.map((k) => [k, a[k] - b[k]])) as ServerTime;
 
 /** What the job's two logins cost on this server: two sessions opened side by side, as the runner does (median of 5). */
 async function loginMs(url: string): Promise<number> {

@@ -133,7 +133,7 @@ function maxOrNull(a: number | null, b: number | null): number | null {
 }
 
 /** How long a replica that is replaying gets before it is read a second time. */
-export const REPLAY_SETTLE_MS = 250;
+const REPLAY_SETTLE_MS = 250;
 
 /**
  * Reads the replica (and the primary, when given) and judges the lag. A replica caught replaying
